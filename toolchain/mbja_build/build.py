@@ -1,0 +1,153 @@
+"""`mbja-build`'s main job: checkpoint -> ONNX and/or TFLite (optionally quantized) -> bundle."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from mbja_runtime.bundle import LABELS, TOKENIZER, VOCAB
+
+from . import bundle
+from .errors import UsageError
+from .quantize import PRECISIONS
+
+TARGETS = ("onnx", "tflite", "all")
+DEFAULT_BUCKETS = (32, 64, 128, 256, 512)
+
+
+@dataclass
+class BuildOptions:
+    model: str | None = None
+    task: str | None = None
+    target: str = "all"
+    quantize: str = "none"
+    max_length: int | None = None
+    buckets: str | None = None
+    out: Path | None = None
+
+
+def parse_buckets(spec: str | None, max_length: int) -> list[int]:
+    """Validate --buckets against --max-length; default: the standard ladder capped at max_length."""
+    if spec is None:
+        buckets = [b for b in DEFAULT_BUCKETS if b <= max_length]
+        if not buckets or buckets[-1] < max_length:
+            buckets.append(max_length)
+        return buckets
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if not parts:
+        raise UsageError("--buckets is empty; give ascending lengths such as 32,64,128")
+    try:
+        buckets = [int(p) for p in parts]
+    except ValueError:
+        raise UsageError(f"--buckets {spec!r}: lengths must be integers") from None
+    if any(b < 2 for b in buckets):
+        raise UsageError(f"--buckets {spec!r}: every length must be >= 2 ([CLS] and [SEP])")
+    if buckets != sorted(set(buckets)):
+        raise UsageError(f"--buckets {spec!r} must be strictly ascending")
+    if buckets[-1] > max_length:
+        raise UsageError(f"--buckets {spec!r}: {buckets[-1]} exceeds --max-length {max_length}")
+    return buckets
+
+
+def validate_options(opts: BuildOptions) -> None:
+    """Checks that need no checkpoint, so typos fail in milliseconds, not after loading torch."""
+    if opts.target not in TARGETS:
+        raise UsageError(f"unknown target {opts.target!r}; choose one of: {', '.join(TARGETS)}")
+    if opts.quantize not in PRECISIONS:
+        raise UsageError(f"unknown quantization {opts.quantize!r}; choose one of: {', '.join(PRECISIONS)}")
+    if opts.task is not None:
+        from .tasks import get_task
+
+        get_task(opts.task)
+    if opts.max_length is not None and opts.max_length < 2:
+        raise UsageError("--max-length must be >= 2")
+    if opts.buckets is not None:
+        parse_buckets(opts.buckets, opts.max_length or 10**9)
+    if opts.out is not None:
+        bundle.check_output_dir(Path(opts.out))
+
+
+def planned_steps(opts: BuildOptions) -> int:
+    """How many progress() calls build_bundle makes, for a progress bar with a real total."""
+    per_target = {"onnx": 2, "tflite": 2, "all": 4}
+    return 2 + per_target.get(opts.target, 0)
+
+
+def default_out(source: str) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(source).name if source != "demo" else "demo").strip("-")
+    return Path("dist") / (slug or "bundle")
+
+
+def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s: None,
+                 warn: Callable[[str], None] = lambda s: None) -> tuple[Path, dict]:
+    validate_options(opts)
+    from .checkpoint import load_checkpoint
+    from .quiet import quiet_libraries
+
+    quiet_libraries()
+
+    progress("loading checkpoint")
+    ckpt = load_checkpoint(opts.model, opts.task)
+    for w in ckpt.warnings:
+        warn(w)
+    limit = int(ckpt.config.max_position_embeddings)
+    max_length = opts.max_length or limit
+    if max_length > limit:
+        raise UsageError(f"--max-length {max_length} exceeds the model's max_position_embeddings {limit}")
+    buckets = parse_buckets(opts.buckets, max_length)
+    out = Path(opts.out) if opts.out else default_out(ckpt.source)
+    bundle.check_output_dir(out)
+    task = ckpt.task
+    vocab_size = len(ckpt.vocab)
+
+    models = []
+    with bundle.staging_dir(out) as tmp:
+        if opts.target in ("onnx", "all"):
+            from .convert.onnx_export import export_onnx
+            from .quantize import quantize_onnx
+
+            progress("exporting ONNX")
+            raw = tmp / "model.fp32-export.onnx"
+            info = export_onnx(ckpt.model, task.output, raw, max_length, vocab_size)
+            progress("quantizing ONNX" if opts.quantize == "dynamic-int8" else "writing ONNX")
+            precision = quantize_onnx(raw, tmp / "model.onnx", opts.quantize)
+            if opts.quantize == "fp16":
+                warn("fp16 applies to TFLite only; the ONNX model stays fp32 (ORT runs fp16 slower on CPU)")
+            models.append({"backend": "onnx", "file": "model.onnx", "precision": precision,
+                           "batch": "dynamic", "sequence": "dynamic", **info})
+        if opts.target in ("tflite", "all"):
+            from .convert.tflite_export import export_tflite
+            from .quantize import quantize_tflite
+
+            progress(f"converting to TFLite ({len(buckets)} signatures)")
+            raw = tmp / "model.fp32-export.tflite"
+            info = export_tflite(ckpt.model, task.output, raw, buckets, vocab_size)
+            progress("quantizing TFLite" if opts.quantize != "none" else "writing TFLite")
+            precision = quantize_tflite(raw, tmp / "model.tflite", opts.quantize)
+            models.append({"backend": "tflite", "file": "model.tflite", "precision": precision, **info})
+
+        progress("writing bundle")
+        (tmp / VOCAB).write_text("".join(t + "\n" for t in ckpt.vocab), encoding="utf-8")
+        bundle.write_json(tmp / TOKENIZER, {**ckpt.tokenizer, "vocab": VOCAB})
+        body_labels = {}
+        if ckpt.id2label is not None:
+            bundle.write_json(tmp / LABELS, {str(k): v for k, v in sorted(ckpt.id2label.items())})
+            body_labels = {"labels": LABELS}
+        ckpt.config.to_json_file(str(tmp / "config.json"))
+        if ckpt.notice:
+            (tmp / "NOTICE").write_text(ckpt.notice, encoding="utf-8")
+        manifest = bundle.write_manifest(tmp, {
+            "source": {"model": ckpt.source, "model_type": ckpt.config.model_type,
+                       "architectures": list(ckpt.config.architectures or [])},
+            "task": task.name,
+            "max_length": max_length,
+            "buckets": buckets,
+            "quantize": opts.quantize,
+            "tokenizer": TOKENIZER,
+            "vocab": VOCAB,
+            **body_labels,
+            "models": models,
+            "created_by": bundle.tool_versions(),
+        })
+    return out, manifest

@@ -1,0 +1,1 @@
+"""PyTorch -> ONNX and PyTorch -> TFLite exporters, sharing one export wrapper."""

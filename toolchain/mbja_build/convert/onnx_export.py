@@ -1,0 +1,32 @@
+"""PyTorch -> ONNX with dynamic batch and sequence axes (torch.onnx dynamo exporter)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from .wrapper import INPUT_NAMES, ExportWrapper, sample_inputs
+
+OPSET = 18
+
+
+def export_onnx(model: torch.nn.Module, output: str, out_file: Path, max_length: int, vocab_size: int) -> dict:
+    """Write ``out_file`` and return its interface description for the manifest."""
+    wrapper = ExportWrapper(model, output, cast_to_long=False).eval()
+    kwargs = sample_inputs(2, min(16, max_length), torch.long, vocab_size)
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    seq = torch.export.Dim("sequence", min=2, max=max_length)
+    dynamic = {name: {0: batch, 1: seq} for name in INPUT_NAMES}
+    with torch.no_grad():
+        program = torch.onnx.export(
+            wrapper, (), kwargs=kwargs, input_names=list(INPUT_NAMES), output_names=[output],
+            dynamic_shapes=dynamic, opset_version=OPSET, dynamo=True, verbose=False,
+            optimize=True,
+        )
+    program.save(str(out_file))
+    out_shape = ["batch", "sequence", "labels"] if output == "logits" else ["batch", "sequence", "hidden"]
+    return {
+        "inputs": [{"name": n, "dtype": "int64", "shape": ["batch", "sequence"]} for n in INPUT_NAMES],
+        "outputs": [{"name": output, "dtype": "float32", "shape": out_shape}],
+        "opset": OPSET,
+    }
