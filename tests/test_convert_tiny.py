@@ -67,3 +67,16 @@ def test_tflite_signatures_per_bucket(tmp_path, tiny_checkpoint):
         assert all(d["dtype"] == np.int32 for d in details.values())
         assert all(list(d["shape"]) == [1, int(name[4:])] for d in details.values())
     assert [s["length"] for s in manifest["models"][0]["signatures"]] == [8, 16, 32]
+
+
+def test_fp16_tflite_and_onnx_fallback(tmp_path, tiny_checkpoint, test_sentences):
+    ckpt_dir = tiny_checkpoint("mobilebert", "token-classification")
+    out, manifest = build_bundle(BuildOptions(model=str(ckpt_dir), target="all", quantize="fp16", buckets="64",
+                                              max_length=64, out=tmp_path / "fp16"))
+    precisions = {m["backend"]: m["precision"] for m in manifest["models"]}
+    assert precisions == {"onnx": "fp32", "tflite": "fp16"}
+    report = compare(out, str(ckpt_dir), test_sentences[:40])
+    assert report["backends"]["onnx"]["max_abs_diff"] <= FP32_MAX_ABS
+    fp16 = report["backends"]["tflite"]
+    assert FP32_MAX_ABS / 100 < fp16["max_abs_diff"], "fp16 weights should not be bit-exact fp32"
+    assert fp16["max_rel_diff"] < 1e-2 and fp16["min_cosine"] > 0.9999, fp16

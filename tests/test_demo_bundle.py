@@ -11,7 +11,7 @@ import pytest
 
 from mbja_build.build import BuildOptions, build_bundle
 from mbja_build.demo import CHECKPOINT_DIR
-from mbja_build.verify import FP32_MAX_ABS, QUANT_MIN_AGREEMENT, compare
+from mbja_build.verify import FP32_MAX_ABS, FP32_MAX_REL, QUANT_MIN_AGREEMENT, compare, passes
 from mbja_runtime.bundle import read_manifest
 
 pytestmark = pytest.mark.slow
@@ -57,13 +57,39 @@ def test_int8_argmax_agreement_on_real_sentences(int8_bundle, test_sentences):
         assert entry["positions"] > 5000
 
 
+def pytorch_fp32_error(texts) -> float:
+    """How far PyTorch fp32 itself is from the exact (fp64) logits: the noise floor of any fp32 export."""
+    import torch
+    from transformers import AutoModelForTokenClassification, BertJapaneseTokenizer
+
+    tok = BertJapaneseTokenizer(str(CHECKPOINT_DIR / "vocab.txt"), word_tokenizer_type="mecab",
+                                mecab_kwargs={"mecab_dic": "unidic_lite"})
+    m32 = AutoModelForTokenClassification.from_pretrained(CHECKPOINT_DIR).eval()
+    m64 = AutoModelForTokenClassification.from_pretrained(CHECKPOINT_DIR).eval().double()
+    worst = 0.0
+    with torch.no_grad():
+        for t in texts:
+            enc = tok(t, return_tensors="pt", truncation=True, max_length=128)
+            worst = max(worst, float((m32(**enc).logits - m64(**enc).logits).abs().max()))
+    return worst
+
+
 def test_fp32_parity_on_real_sentences(tmp_path, test_sentences):
+    """fp32 exports match PyTorch to 1e-4 of the logit scale and never flip a label.
+
+    The trained demo's NoNorm activations make an absolute 1e-4 meaningless (optimum#1027): the
+    test measures PyTorch's own fp32 error and shows it is above that bound.
+    """
     out, _ = build_bundle(BuildOptions(target="all", buckets="32,64,128", max_length=128, out=tmp_path / "fp32"))
     report = compare(out, str(CHECKPOINT_DIR), test_sentences)
     assert set(report["backends"]) == {"onnx", "tflite"}
     for backend, entry in report["backends"].items():
-        assert entry["max_abs_diff"] <= FP32_MAX_ABS, (backend, entry)
+        assert entry["max_rel_diff"] <= FP32_MAX_REL, (backend, entry)
         assert entry["argmax_agreement"] == 1.0, (backend, entry)
+        assert entry["min_cosine"] > 0.99999, (backend, entry)
+        assert passes(entry)
+    floor = pytorch_fp32_error(test_sentences[:50])
+    assert floor > FP32_MAX_ABS, "if PyTorch fp32 were this exact, the absolute bound should be used"
 
 
 def test_recorded_demo_f1_is_reproducible(ner_records):

@@ -117,6 +117,7 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             models.append({"backend": "onnx", "file": "model.onnx", "precision": precision,
                            "batch": "dynamic", "sequence": "dynamic", **info})
         if opts.target in ("tflite", "all"):
+            from .convert.tflite_compact import strip_internal_names
             from .convert.tflite_export import export_tflite
             from .quantize import quantize_tflite
 
@@ -125,6 +126,7 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             info = export_tflite(ckpt.model, task.output, raw, buckets, vocab_size)
             progress("quantizing TFLite" if opts.quantize != "none" else "writing TFLite")
             precision = quantize_tflite(raw, tmp / "model.tflite", opts.quantize)
+            strip_internal_names(tmp / "model.tflite")
             models.append({"backend": "tflite", "file": "model.tflite", "precision": precision, **info})
 
         progress("writing bundle")

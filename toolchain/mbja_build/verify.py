@@ -14,8 +14,13 @@ import numpy as np
 from mbja_runtime.backends import open_backend
 from mbja_runtime.bundle import read_manifest
 
-#: Thresholds the build and tests hold bundles to.
+#: Thresholds the build and tests hold bundles to. An fp32 export passes if it is within
+#: FP32_MAX_ABS absolutely OR within FP32_MAX_REL of the largest reference logit: on the trained
+#: demo (NoNorm, |logits| up to ~40) PyTorch fp32 itself is 5.7e-4 away from PyTorch fp64 and
+#: 2.4e-4 away from itself on a padded batch, so an absolute 1e-4 would measure noise, not export
+#: fidelity (measured on 200 test sentences; ONNX 1.5e-3 = 5.3e-5 relative, TFLite 7.5e-4).
 FP32_MAX_ABS = 1e-4
+FP32_MAX_REL = 1e-4
 QUANT_MIN_AGREEMENT = 0.99
 
 
@@ -84,5 +89,5 @@ def compare(bundle_dir, model, texts: list[str], backends: list[str] | None = No
 
 def passes(entry: dict) -> bool:
     if entry["precision"] == "fp32":
-        return entry["max_abs_diff"] <= FP32_MAX_ABS
+        return entry["max_abs_diff"] <= FP32_MAX_ABS or entry["max_rel_diff"] <= FP32_MAX_REL
     return entry["argmax_agreement"] >= QUANT_MIN_AGREEMENT
