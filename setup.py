@@ -27,8 +27,8 @@ setup(
     python_requires=">=3.10",
     package_dir={"mbja_build": "toolchain/mbja_build", "mbja_runtime": "runtime_py/mbja_runtime"},
     packages=[
-        "mbja_build", "mbja_build.demo", "mbja_build.convert",
-        "mbja_runtime",
+        "mbja_build", "mbja_build.demo", "mbja_build.convert", "mbja_build.dictionary",
+        "mbja_runtime", "mbja_runtime.tokenize",
     ],
     package_data={"mbja_build": ["demo_checkpoint/*"]},
     install_requires=["numpy>=1.24"],

@@ -78,3 +78,24 @@ def tiny_checkpoint(tmp_path_factory):
 
 def read_json(path: Path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory, tiny_checkpoint):
+    """A small ONNX bundle (demo vocabulary + compiled dictionary) for runtime and CLI tests."""
+    from mbja_build.build import BuildOptions, build_bundle
+
+    out = tmp_path_factory.mktemp("tiny-bundle") / "bundle"
+    build_bundle(BuildOptions(model=str(tiny_checkpoint("mobilebert", "token-classification")), target="onnx",
+                              max_length=64, out=out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def reference_tokenizer():
+    """transformers' BertJapaneseTokenizer with the demo vocabulary: the parity reference."""
+    from transformers import BertJapaneseTokenizer
+
+    return BertJapaneseTokenizer(str(CHECKPOINT_DIR / "vocab.txt"), do_lower_case=False,
+                                 word_tokenizer_type="mecab", subword_tokenizer_type="wordpiece",
+                                 mecab_kwargs={"mecab_dic": "unidic_lite"})

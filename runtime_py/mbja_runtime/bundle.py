@@ -17,6 +17,7 @@ MANIFEST = "manifest.json"
 VOCAB = "vocab.txt"
 TOKENIZER = "tokenizer.json"
 LABELS = "labels.json"
+DICTIONARY = "dictionary"  # directory of the compiled segmentation dictionary (docs/dictionary-format.md)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -1,12 +1,16 @@
 """`mbja-build`'s main job: checkpoint -> ONNX and/or TFLite (optionally quantized) -> bundle."""
 from __future__ import annotations
 
+import atexit
+import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from mbja_runtime.bundle import LABELS, TOKENIZER, VOCAB
+from mbja_runtime.bundle import DICTIONARY, LABELS, TOKENIZER, VOCAB
 
 from . import bundle
 from .errors import UsageError
@@ -71,12 +75,29 @@ def validate_options(opts: BuildOptions) -> None:
 def planned_steps(opts: BuildOptions) -> int:
     """How many progress() calls build_bundle makes, for a progress bar with a real total."""
     per_target = {"onnx": 2, "tflite": 2, "all": 4}
-    return 2 + per_target.get(opts.target, 0)
+    return 3 + per_target.get(opts.target, 0)
 
 
 def default_out(source: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(source).name if source != "demo" else "demo").strip("-")
     return Path("dist") / (slug or "bundle")
+
+
+_dictionary_cache: Path | None = None
+
+
+def _copy_dictionary(dst: Path) -> None:
+    """Compile unidic-lite once per process (~30 s) and copy it into each bundle built after."""
+    global _dictionary_cache
+    if _dictionary_cache is None or not _dictionary_cache.is_dir():
+        from .dictionary import write_dictionary
+
+        cache = Path(tempfile.mkdtemp(prefix="mbja-dictionary-"))
+        atexit.register(shutil.rmtree, cache, True)
+        write_dictionary(cache)
+        _dictionary_cache = cache
+    shutil.copytree(_dictionary_cache, dst)
+    os.chmod(dst, 0o755)
 
 
 def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s: None,
@@ -129,6 +150,8 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             strip_internal_names(tmp / "model.tflite")
             models.append({"backend": "tflite", "file": "model.tflite", "precision": precision, **info})
 
+        progress("compiling the segmentation dictionary")
+        _copy_dictionary(tmp / DICTIONARY)
         progress("writing bundle")
         (tmp / VOCAB).write_text("".join(t + "\n" for t in ckpt.vocab), encoding="utf-8")
         bundle.write_json(tmp / TOKENIZER, {**ckpt.tokenizer, "vocab": VOCAB})
@@ -148,6 +171,7 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             "quantize": opts.quantize,
             "tokenizer": TOKENIZER,
             "vocab": VOCAB,
+            "dictionary": DICTIONARY,
             **body_labels,
             "models": models,
             "created_by": bundle.tool_versions(),

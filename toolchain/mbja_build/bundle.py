@@ -46,6 +46,7 @@ def staging_dir(out: Path):
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp's 0700 would make the finished bundle private
     try:
         yield tmp
     except BaseException:

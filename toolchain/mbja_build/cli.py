@@ -5,6 +5,7 @@ Exit codes scripts can trust: 0 success, 1 conversion/verification failure, 2 us
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -83,6 +84,24 @@ def demo_train(out, data, epochs, seed):
 
     metrics = train(out, data_path=data, epochs=epochs, seed=seed, log=lambda s: click.echo(s, err=True))
     click.echo(f"entity F1 {metrics['f1']:.4f} on {metrics['test_sentences']} test sentences -> {out}")
+
+
+@cli.command("dictionary")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Directory to write.")
+def dictionary(out):
+    """Compile the installed unidic-lite into the device dictionary format (docs/dictionary-format.md).
+
+    Every bundle already contains one (dictionary/); this writes it alone, e.g. to ship it once
+    for several models.
+    """
+    from .bundle import check_output_dir, staging_dir
+    from .dictionary import measure_sizes, write_dictionary
+
+    check_output_dir(out)
+    with staging_dir(out) as tmp:
+        write_dictionary(tmp)
+    sizes = measure_sizes(out)
+    click.echo(f"dictionary written to {out}: {json.dumps(sizes)}")
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,252 @@
+"""The device tokenizer: transformers' ``BertJapaneseTokenizer`` (MeCab + unidic-lite, WordPiece)
+reproduced id for id with NumPy only, plus what the slow tokenizer cannot give: offsets.
+
+Pipeline (mirrors transformers 5.x ``PreTrainedTokenizer.tokenize`` + ``BertJapaneseTokenizer``):
+  1. cut the original text at special tokens ([CLS], [SEP], [MASK], [UNK], [PAD]) -- kept whole;
+  2. NFKC each other piece, segment it with MeCab rules (``Segmenter``), WordPiece each surface;
+  3. [CLS] a [SEP] (b [SEP]), truncation (longest_first by default) and padding as transformers.
+Every token carries its (start, end) in the ORIGINAL text (of the text it came from, for pairs);
+tokens the tokenizer adds itself ([CLS], [SEP], [PAD]) carry ``None``.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..bundle import DICTIONARY, MANIFEST, TOKENIZER, VOCAB, read_manifest
+from ..errors import BundleError, MbjaError
+from .dictionary import Dictionary
+from .normalize import nfkc_with_offsets, special_token_pattern, split_special
+from .segmenter import Segmenter
+from .wordpiece import WordPiece, load_vocab
+
+SUPPORTED = {"normalization": "NFKC", "word_tokenizer": "mecab", "dictionary": "unidic-lite",
+             "subword_tokenizer": "wordpiece", "do_lower_case": False}
+DEFAULTS = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
+            "mask_token": "[MASK]", "max_input_chars_per_word": 100, "model_max_length": 512}
+_SPECIAL_KEYS = ("unk_token", "sep_token", "pad_token", "cls_token", "mask_token")   # transformers' order
+_TRUNCATIONS = {True: "longest_first", False: None, "longest_first": "longest_first", "only_first": "only_first",
+                "only_second": "only_second", "do_not_truncate": None}
+_PADDINGS = {False: None, "do_not_pad": None, True: "longest", "longest": "longest", "max_length": "max_length"}
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """One encoded text (or pair). ``offsets[i]`` is token i's span in the original text it came
+    from (``token_type_ids[i]`` says which), or None for [CLS], [SEP] and [PAD] added here."""
+
+    input_ids: list[int]
+    attention_mask: list[int]
+    token_type_ids: list[int]
+    offsets: list[tuple[int, int] | None]
+    tokens: list[str]
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+class Tokenizer:
+    """Immutable after construction; safe to share between threads."""
+
+    def __init__(self, vocab: dict[str, int], dictionary: Dictionary, settings: dict | None = None):
+        s = {**DEFAULTS, **(settings or {})}
+        for key, want in SUPPORTED.items():
+            if key in s and s[key] != want:
+                raise BundleError(f"tokenizer setting {key}={s[key]!r} is not supported (only {want!r})")
+        self.settings = s
+        self.vocab = dict(vocab)
+        self.ids_to_tokens = {i: t for t, i in self.vocab.items()}
+        # special tokens missing from the vocabulary get new ids at the end, as transformers adds them
+        for key in _SPECIAL_KEYS:
+            tok = s[key]
+            if tok not in self.vocab:
+                self.vocab[tok] = len(self.ids_to_tokens)
+                self.ids_to_tokens[self.vocab[tok]] = tok
+        self.special_tokens = [s[k] for k in _SPECIAL_KEYS]
+        self._special = special_token_pattern(self.special_tokens)
+        self.unk_token, self.cls_token, self.sep_token, self.pad_token = (
+            s["unk_token"], s["cls_token"], s["sep_token"], s["pad_token"])
+        self.cls_id, self.sep_id, self.pad_id = self.vocab[self.cls_token], self.vocab[self.sep_token], \
+            self.vocab[self.pad_token]
+        mml = s.get("model_max_length")
+        self.model_max_length = int(mml) if mml is not None and int(mml) < 10**12 else None
+        self.segmenter = Segmenter(dictionary)
+        self.wordpiece = WordPiece(self.vocab, self.unk_token, int(s["max_input_chars_per_word"]))
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def from_files(cls, vocab_path, dictionary_dir, settings: dict | str | os.PathLike | None = None,
+                   verify: bool = True) -> "Tokenizer":
+        """``settings``: the tokenizer.json dict, or a path to it, or None for the defaults."""
+        vocab_path = Path(vocab_path)
+        if not vocab_path.is_file():
+            raise BundleError(f"vocabulary file missing: {vocab_path}")
+        if isinstance(settings, (str, os.PathLike)):
+            p = Path(settings)
+            if not p.is_file():
+                raise BundleError(f"tokenizer settings file missing: {p}")
+            try:
+                settings = json.loads(p.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise BundleError(f"corrupt tokenizer settings {p}: {e}") from None
+            if not isinstance(settings, dict):
+                raise BundleError(f"{p} is not a JSON object")
+        try:
+            vocab = load_vocab(vocab_path)
+        except UnicodeDecodeError as e:
+            raise BundleError(f"vocabulary file {vocab_path} is not UTF-8: {e}") from None
+        return cls(vocab, Dictionary(dictionary_dir, verify=verify), settings)
+
+    @classmethod
+    def from_bundle(cls, bundle_dir, verify: bool = True) -> "Tokenizer":
+        """Load vocab.txt, tokenizer.json and dictionary/ of a bundle directory.
+
+        The manifest's format is checked when there is one; file hashes are left to the bundle
+        loader (``read_manifest(verify=True)``), the dictionary's own CRCs are checked here.
+        """
+        root = Path(bundle_dir)
+        vocab, tok, dic = VOCAB, TOKENIZER, DICTIONARY
+        if (root / MANIFEST).is_file():
+            manifest = read_manifest(root, verify=False)
+            vocab, tok = manifest.get("vocab", VOCAB), manifest.get("tokenizer", TOKENIZER)
+            dic = manifest.get("dictionary", DICTIONARY)
+        elif not root.is_dir():
+            raise BundleError(f"bundle directory not found: {root}")
+        return cls.from_files(root / vocab, root / dic, root / tok, verify=verify)
+
+    # ------------------------------------------------------------------ tokenizing
+    def _pieces(self, texts: list[str]) -> list[list[tuple]]:
+        """Per text: [(token, id, start, end)] with offsets in that text (what ``tokenize`` does)."""
+        plans, todo = [], []
+        for text in texts:
+            if not isinstance(text, str):
+                raise MbjaError(f"text must be a str, not {type(text).__name__}")
+            plan = []
+            for piece, off, special in split_special(text, self._special):
+                if special:
+                    plan.append((piece, off))
+                else:
+                    norm, starts, ends = nfkc_with_offsets(piece)
+                    plan.append((norm, off, starts, ends, len(todo)))
+                    todo.append(norm)
+            plans.append(plan)
+        spans = (self.segmenter.spans_batch(todo) if len(todo) > 1 else [self.segmenter.spans(t) for t in todo])
+        out = []
+        vocab, surface = self.vocab, self.wordpiece.surface
+        for plan in plans:
+            toks = []
+            for item in plan:
+                if len(item) == 2:
+                    toks.append((item[0], vocab[item[0]], item[1], item[1] + len(item[0])))
+                    continue
+                norm, off, starts, ends, k = item
+                for a, b in spans[k]:
+                    if starts is None:
+                        o = off + a
+                        toks.extend((t, tid, o + x, o + y) for t, tid, x, y in surface(norm[a:b]))
+                    else:
+                        toks.extend((t, tid, off + starts[a + x], off + ends[a + y - 1])
+                                    for t, tid, x, y in surface(norm[a:b]))
+            out.append(toks)
+        return out
+
+    def tokenize(self, text: str) -> list[str]:
+        """Tokens as transformers' ``tokenize`` returns them (no [CLS]/[SEP])."""
+        return [t for t, *_ in self._pieces([text])[0]]
+
+    def words(self, text: str) -> list[str]:
+        """MeCab surfaces of NFKC(text) (special tokens not treated specially): the word level."""
+        from unicodedata import normalize
+
+        return self.segmenter.surfaces(normalize("NFKC", text))
+
+    def encode(self, text: str, pair: str | None = None, max_length: int | None = None,
+               padding: bool | str = False, truncation: bool | str = True) -> Encoding:
+        """[CLS] text [SEP] (pair [SEP]) with transformers' truncation and padding rules.
+
+        ``truncation``: True (= "longest_first"), "only_first", "only_second" or False; the limit is
+        ``max_length``, else the bundle's ``model_max_length``. ``padding``: False, True/"longest"
+        (a no-op for one text) or "max_length" (pads to ``max_length``/``model_max_length``).
+        """
+        strategy, mode, limit = self._options(max_length, padding, truncation)
+        pieces = self._pieces([text] if pair is None else [text, pair])
+        enc = self._assemble(pieces[0], pieces[1] if pair is not None else None, strategy, limit)
+        return self._padded([enc], mode, limit)[0]
+
+    def encode_batch(self, texts: list[str], pairs: list[str] | None = None, max_length: int | None = None,
+                     padding: bool | str = False, truncation: bool | str = True) -> list[Encoding]:
+        """``encode`` for many texts; faster per text (segmentation is vectorised across the batch).
+        ``padding=True`` pads to the longest encoding of the batch, as transformers does."""
+        strategy, mode, limit = self._options(max_length, padding, truncation)
+        if pairs is not None and len(pairs) != len(texts):
+            raise MbjaError("texts and pairs must have the same length")
+        if pairs is None:
+            encs = [self._assemble(p, None, strategy, limit) for p in self._pieces(list(texts))]
+        else:
+            pieces = self._pieces([t for ab in zip(texts, pairs) for t in ab])
+            encs = [self._assemble(pieces[i], pieces[i + 1], strategy, limit) for i in range(0, len(pieces), 2)]
+        return self._padded(encs, mode, limit)
+
+    # ------------------------------------------------------------------ assembling
+    def _options(self, max_length, padding, truncation):
+        if not isinstance(truncation, (bool, str)) or truncation not in _TRUNCATIONS:
+            raise MbjaError(f"truncation must be True, False, 'longest_first', 'only_first' or 'only_second', "
+                            f"not {truncation!r}")
+        if not isinstance(padding, (bool, str)) or padding not in _PADDINGS:
+            raise MbjaError(f"padding must be True, False, 'longest' or 'max_length', not {padding!r}")
+        if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)
+                                       or max_length < 0):
+            raise MbjaError(f"max_length must be a non-negative int or None, not {max_length!r}")
+        limit = max_length if max_length is not None else self.model_max_length
+        return _TRUNCATIONS[truncation], _PADDINGS[padding], limit
+
+    def _assemble(self, a, b, strategy, limit) -> Encoding:
+        special = 2 if b is None else 3
+        if strategy is not None and limit and len(a) + len(b or []) + special > limit:   # 0: off, as in transformers
+            a, b = _truncate(a, b, len(a) + len(b or []) + special - limit, strategy)
+        ids = [self.cls_id] + [t[1] for t in a] + [self.sep_id]
+        offsets = [None] + [(t[2], t[3]) for t in a] + [None]
+        tokens = [self.cls_token] + [t[0] for t in a] + [self.sep_token]
+        types = [0] * len(ids)
+        if b is not None:
+            ids += [t[1] for t in b] + [self.sep_id]
+            offsets += [(t[2], t[3]) for t in b] + [None]
+            tokens += [t[0] for t in b] + [self.sep_token]
+            types += [1] * (len(b) + 1)
+        return Encoding(ids, [1] * len(ids), types, offsets, tokens)
+
+    def _padded(self, encs: list[Encoding], mode, limit) -> list[Encoding]:
+        if mode == "longest":
+            target = max((len(e) for e in encs), default=0)
+        elif mode == "max_length" and limit is not None:
+            target = limit
+        else:
+            return encs
+        return [self._pad(e, target) for e in encs]
+
+    def _pad(self, enc: Encoding, target: int) -> Encoding:
+        k = target - len(enc)
+        if k <= 0:
+            return enc
+        return Encoding(enc.input_ids + [self.pad_id] * k, enc.attention_mask + [0] * k,
+                        enc.token_type_ids + [0] * k, enc.offsets + [None] * k, enc.tokens + [self.pad_token] * k)
+
+
+def _truncate(a: list, b: list | None, k: int, strategy: str):
+    """Remove ``k`` tokens the way transformers 5.x ``truncate_sequences`` does (right side)."""
+    if strategy == "only_first" or (strategy == "longest_first" and b is None):
+        return a[:-k], b
+    if strategy == "longest_first":
+        la, lb = len(a), len(b)
+        first = min(abs(lb - la), k)
+        second = k - first
+        if la > lb:
+            ka, kb = first + second // 2, second - second // 2
+        else:
+            ka, kb = second // 2, first + second - second // 2
+        return (a[:-ka] if ka > 0 else a), (b[:-kb] if b and kb > 0 else b)
+    if strategy == "only_second" and b:
+        return a, b[:-k]
+    return a, b
