@@ -34,8 +34,9 @@ def test_int8_bundle_is_complete_and_loadable(int8_bundle):
     from ai_edge_litert.interpreter import Interpreter
 
     manifest = read_manifest(int8_bundle)  # checks every sha256
-    on_disk = {p.name for p in int8_bundle.iterdir()}
+    on_disk = {p.relative_to(int8_bundle).as_posix() for p in int8_bundle.rglob("*") if p.is_file()}
     assert on_disk == set(manifest["files"]) | {"manifest.json"}
+    assert {"dictionary/trie.bin", "dictionary/matrix.bin", "vocab.txt"} <= on_disk
     assert manifest["source"]["model"] == "demo"
     assert manifest["buckets"] == [32, 64, 128, 256, 512]
     assert {m["backend"]: m["precision"] for m in manifest["models"]} == {"onnx": "dynamic-int8",
