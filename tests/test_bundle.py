@@ -10,12 +10,10 @@ from mbja_runtime.bundle import FORMAT_VERSION, read_manifest, sha256_file
 from mbja_runtime.errors import BundleError
 
 
-@pytest.fixture(scope="module")
-def onnx_bundle(tmp_path_factory, tiny_checkpoint):
-    out = tmp_path_factory.mktemp("b") / "bundle"
-    build_bundle(BuildOptions(model=str(tiny_checkpoint("mobilebert", "token-classification")), target="onnx",
-                              max_length=64, out=out))
-    return out
+@pytest.fixture
+def onnx_bundle(tiny_bundle):
+    """The shared tiny ONNX bundle (conftest); tests here copy it before changing anything."""
+    return tiny_bundle
 
 
 def test_manifest_lists_every_file_with_sha256(onnx_bundle):
