@@ -1,5 +1,5 @@
 """mobilebert-ja on-device SDK: build toolchain (mbja_build) and torch-free runtime (mbja_runtime)."""
-from setuptools import setup
+from setuptools import Extension, setup
 
 RUNTIME = ["numpy>=1.24", "onnxruntime>=1.17", "ai-edge-litert>=1.2"]
 BUILD = RUNTIME + [
@@ -14,6 +14,7 @@ BUILD = RUNTIME + [
     "unidic-lite==1.0.8",
     "click>=8.1",
     "tqdm",
+    "matplotlib",
 ]
 DEV = ["pytest>=8", "hypothesis", "pytest-benchmark"]
 
@@ -27,10 +28,15 @@ setup(
     python_requires=">=3.10",
     package_dir={"mbja_build": "toolchain/mbja_build", "mbja_runtime": "runtime_py/mbja_runtime"},
     packages=[
-        "mbja_build", "mbja_build.demo", "mbja_build.convert", "mbja_build.dictionary",
-        "mbja_runtime", "mbja_runtime.tokenize",
+        "mbja_build", "mbja_build.demo", "mbja_build.convert", "mbja_build.dictionary", "mbja_build.vectors",
+        "mbja_build.bench",
+        "mbja_runtime", "mbja_runtime.tokenize", "mbja_runtime.pipelines",
     ],
-    package_data={"mbja_build": ["demo_checkpoint/*"]},
+    package_data={"mbja_build": ["demo_checkpoint/*", "samples/*"]},
+    # optional C accelerator of the segmenter: without a compiler the install still succeeds and
+    # the runtime uses its pure-Python path (mbja_runtime.tokenize.Segmenter.engine says which)
+    ext_modules=[Extension("mbja_runtime.tokenize._segment", ["runtime_py/mbja_runtime/tokenize/_segment.c"],
+                           optional=True)],
     install_requires=["numpy>=1.24"],
     extras_require={"runtime": RUNTIME, "build": BUILD, "dev": BUILD + DEV},
     entry_points={"console_scripts": [

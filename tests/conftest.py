@@ -99,3 +99,42 @@ def reference_tokenizer():
     return BertJapaneseTokenizer(str(CHECKPOINT_DIR / "vocab.txt"), do_lower_case=False,
                                  word_tokenizer_type="mecab", subword_tokenizer_type="wordpiece",
                                  mecab_kwargs={"mecab_dic": "unidic_lite"})
+
+
+@pytest.fixture(scope="session")
+def tiny_task_bundle(tmp_path_factory, tiny_checkpoint):
+    """An ONNX + TFLite bundle of a tiny random MobileBERT per task (max length 64, buckets 16/64)."""
+    from mbja_build.build import BuildOptions, build_bundle
+
+    cache = {}
+
+    def get(task: str) -> Path:
+        if task not in cache:
+            out = tmp_path_factory.mktemp(f"tiny-{task}") / "bundle"
+            build_bundle(BuildOptions(model=str(tiny_checkpoint("mobilebert", task)), target="all",
+                                      buckets="16,64", max_length=64, out=out))
+            cache[task] = out
+        return cache[task]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def demo_fp32_bundle(tmp_path_factory):
+    """The trained demo NER model in fp32, ONNX + TFLite, buckets 32/64/128 (max length 128)."""
+    from mbja_build.build import BuildOptions, build_bundle
+
+    out, _ = build_bundle(BuildOptions(target="all", buckets="32,64,128", max_length=128,
+                                       out=tmp_path_factory.mktemp("demo-fp32") / "bundle"))
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_reference():
+    """(tokenizer, PyTorch model) of the demo checkpoint: transformers' side of every parity test."""
+    from transformers import AutoModelForTokenClassification, BertJapaneseTokenizer
+
+    tok = BertJapaneseTokenizer(str(CHECKPOINT_DIR / "vocab.txt"), do_lower_case=False,
+                                word_tokenizer_type="mecab", subword_tokenizer_type="wordpiece",
+                                mecab_kwargs={"mecab_dic": "unidic_lite"})
+    return tok, AutoModelForTokenClassification.from_pretrained(CHECKPOINT_DIR).eval()

@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pytest
 
-from mbja_build.build import BuildOptions, build_bundle
 from mbja_build.demo import CHECKPOINT_DIR
 from mbja_build.verify import FP32_MAX_ABS, FP32_MAX_REL, QUANT_MIN_AGREEMENT, compare, passes
 from mbja_runtime.bundle import read_manifest
@@ -42,6 +41,12 @@ def test_int8_bundle_is_complete_and_loadable(int8_bundle):
     assert {m["backend"]: m["precision"] for m in manifest["models"]} == {"onnx": "dynamic-int8",
                                                                           "tflite": "dynamic-int8"}
     assert "CC-BY-SA 3.0" in (int8_bundle / "NOTICE").read_text()
+    # mbja-build verified it by default and the bundle carries the evidence
+    assert manifest["verify"] == "verify.json" and "verify.json" in manifest["files"]
+    report = json.loads((int8_bundle / "verify.json").read_text())
+    assert report["passed"] and report["texts"] == 200
+    assert report["tokenizer"]["same_input_ids"] == 200
+    assert set(report["backends"]) == {"onnx", "tflite"}
     interp = Interpreter(model_path=str(int8_bundle / "model.tflite"))
     assert sorted(interp.get_signature_list()) == sorted(f"seq_{n}" for n in manifest["buckets"])
     sess = ort.InferenceSession(str(int8_bundle / "model.onnx"))
@@ -75,14 +80,13 @@ def pytorch_fp32_error(texts) -> float:
     return worst
 
 
-def test_fp32_parity_on_real_sentences(tmp_path, test_sentences):
+def test_fp32_parity_on_real_sentences(demo_fp32_bundle, test_sentences):
     """fp32 exports match PyTorch to 1e-4 of the logit scale and never flip a label.
 
     The trained demo's NoNorm activations make an absolute 1e-4 meaningless (optimum#1027): the
     test measures PyTorch's own fp32 error and shows it is above that bound.
     """
-    out, _ = build_bundle(BuildOptions(target="all", buckets="32,64,128", max_length=128, out=tmp_path / "fp32"))
-    report = compare(out, str(CHECKPOINT_DIR), test_sentences)
+    report = compare(demo_fp32_bundle, str(CHECKPOINT_DIR), test_sentences)
     assert set(report["backends"]) == {"onnx", "tflite"}
     for backend, entry in report["backends"].items():
         assert entry["max_rel_diff"] <= FP32_MAX_REL, (backend, entry)

@@ -14,6 +14,7 @@ from mbja_build.dictionary.writer import _notice
 from mbja_runtime.errors import BundleError
 from mbja_runtime.tokenize import Dictionary, Segmenter
 from mbja_runtime.tokenize import format as fmt
+from mbja_runtime.tokenize.segmenter import c_engine_available
 
 _BUILT: dict = {}
 
@@ -61,10 +62,10 @@ def test_manifest_info_lists_every_file(built):
 def test_golden_header_bytes(built):
     """Magic, kind, version and header size are pinned byte for byte: a format change must bump
     FORMAT_VERSION and update this test and docs/dictionary-format.md together."""
-    assert fmt.MAGIC == b"MBJD" and fmt.FORMAT_VERSION == 1 and fmt.HEADER_SIZE == 64
+    assert fmt.MAGIC == b"MBJD" and fmt.FORMAT_VERSION == 2 and fmt.HEADER_SIZE == 64
     for kind, name in fmt.FILES.items():
         head = (built[0] / name).read_bytes()[:12]
-        assert head == b"MBJD" + kind.encode() + bytes([1, 0, 64, 0]), name
+        assert head == b"MBJD" + kind.encode() + bytes([2, 0, 64, 0]), name
 
 
 def _tiny_source() -> MecabDictionary:
@@ -84,23 +85,28 @@ def _tiny_source() -> MecabDictionary:
         char_info=info, unknown=unk, max_grouping_size=24, source={"dicdir": "tiny"})
 
 
-# sha256 of each file compiled from _tiny_source(): the golden files of format version 1
+# sha256 of each file compiled from _tiny_source(): the golden files of format version 2
 GOLDEN = {
-    "trie.bin": "7889ea8d3703a653322d79b49b616e3956ef8513dc581c6db74e703b1e202293",
-    "lexicon.bin": "b5af1e4f4b53035475105d93a85e93579f55dc2e916dd0a0c3cd25283eef17d6",
-    "matrix.bin": "5496002f5aaa00f9fad7e39a89a57f6fe3c7cb09b9d5e546044231e74d9dd820",
-    "chars.bin": "fde92059dbf8bd69bfaee120b6a7f4c2ad23ed987067b9e9cb8c4d7be1a14213",
+    "trie.bin": "4445afcedbd9608e96a3f7742c0665b9435e3b33aa080cc1ee8ec66ca0c4cd3c",
+    "lexicon.bin": "01eda0817691bc5b0fffcfa2b6261df1a829efa9212ebadfda7a394a98a32bde",
+    "matrix.bin": "024c03c7c68c09095cfbce370293bd3ea70ed989ad3188f4f74d14e6b54b00f6",
+    "chars.bin": "7c2666210ae9b01dfebb712e7b04afdbdaab14c14e629703a55b32c58d02ff5d",
 }
 
 
-def test_golden_files_of_a_tiny_dictionary(tmp_path):
+@pytest.mark.parametrize("engine", [
+    pytest.param("c", marks=pytest.mark.skipif(not c_engine_available(), reason="the C segmenter is not built here")),
+    "python"])
+def test_golden_files_of_a_tiny_dictionary(tmp_path, engine):
     info = write_compiled(compile_dictionary(_tiny_source()), tmp_path)
     assert {n: m["sha256"] for n, m in info["files"].items()} == GOLDEN, (
         "the compiled bytes changed: if the format changed, bump FORMAT_VERSION, update "
         "docs/dictionary-format.md and these hashes")
-    seg = Segmenter(Dictionary(tmp_path))
+    seg = Segmenter(Dictionary(tmp_path), engine=engine)
+    assert seg.engine == engine
     assert seg.surfaces("あいう") == ["あい", "う"]      # cost 124 against 267 for あ+い+う (by hand)
     assert seg.surfaces("  あ  えお") == ["あ", "えお"]  # spaces skipped; unknown hiragana grouped
+    assert seg.surfaces("   ") == [] and seg.surfaces("い𠮷") == ["い", "𠮷"]
 
 
 def test_entries_and_costs_match_the_source(built, dictionary):
@@ -207,8 +213,8 @@ def test_missing_or_damaged_files_are_refused_by_name(built, tmp_path, name):
     with pytest.raises(BundleError, match=f"{name}.*magic"):
         Dictionary(d)
     shutil.copy(src_dir / name, f)
-    _damage(f, 8, 2)                                         # a future format version
-    with pytest.raises(BundleError, match=f"{name}.*version 2 is not supported"):
+    _damage(f, 8, 3)                                         # a future format version
+    with pytest.raises(BundleError, match=f"{name}.*version 3 is not supported"):
         Dictionary(d)
     shutil.copy(src_dir / name, f)
     Dictionary(d)

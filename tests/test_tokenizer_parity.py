@@ -4,9 +4,13 @@
 Any difference is a bug: input ids on every ner.json sentence, MeCab surfaces, an adversarial
 list, huge inputs, random text (hypothesis), pairs/truncation/padding; plus offsets, which the
 reference cannot give, checked for consistency with the text and with every ner.json entity.
+
+Every test that takes ``tok`` runs once per segmentation engine: the C accelerator (skipped only
+where it was not built) and the pure-Python fallback.
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 import unicodedata
@@ -17,8 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mbja_build.demo import CHECKPOINT_DIR
+from mbja_build.vectors.adversarial import ADVERSARIAL   # shared with the Kotlin SDK's token vectors
 from mbja_runtime.errors import BundleError, MbjaError
 from mbja_runtime.tokenize import Tokenizer
+from mbja_runtime.tokenize.segmenter import c_engine_available
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
 from test_dictionary import build_once  # noqa: E402  (shares the session's compiled dictionary)
@@ -32,9 +38,16 @@ def dictionary_dir(tmp_path_factory):
     return build_once(tmp_path_factory)[0]
 
 
-@pytest.fixture(scope="session")
-def tok(dictionary_dir):
-    return Tokenizer.from_files(VOCAB, dictionary_dir, SETTINGS)
+NOT_BUILT = ("the C segmenter (mbja_runtime.tokenize._segment) is not built here (no C compiler at install "
+             "time); the pure-Python engine is tested alone")
+ENGINES = [pytest.param("c", marks=pytest.mark.skipif(not c_engine_available(), reason=NOT_BUILT)), "python"]
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def tok(dictionary_dir, request):
+    t = Tokenizer.from_files(VOCAB, dictionary_dir, SETTINGS, engine=request.param)
+    assert t.segmenter.engine == request.param
+    return t
 
 
 @pytest.fixture(scope="session")
@@ -85,22 +98,6 @@ def test_ner_surfaces_identical_to_fugashi(ner_records, tok, tagger):
     assert not bad, f"{len(bad)} sentences segment differently, e.g. {bad[:3]}"
 
 
-ADVERSARIAL = [
-    "ｱｲｳｴｵ ﾊﾝｶｸｶﾀｶﾅ ｶﾞｷﾞｸﾞｹﾞｺﾞ ﾊﾟﾋﾟﾌﾟ ﾟﾞ", "ＡＢＣｄｅｆ０１２３４５６７８９ ＠＃＄％", "ＣＬＳ［ＭＡＳＫ］",
-    "👨‍👩‍👧‍👦家族👍🏽いいね🏳️‍🌈😀😀😀", "𠮷野家と𩸽と𠀋", "葛󠄀城市と辻󠄀", "e\u0301cole cafe\u0301 か\u3099き\u3099 \u0300\u0301abc",
-    "㍻㍼㍽ ①②③ ㌔㌘㍍ ™ ℃ ½ (株)（有）㈱", "https://example.com/path?q=東京&x=1 mail@example.jp",
-    "123,456.78円 -3.14 1e10 ¥1,000 ５０％ 〇一二三四五六七八九十百千万億兆",
-    "ア" * 20, "ア" * 25, "ア" * 26, "ア" * 60, "ｱ" * 30, "x" * 25, "x" * 26, "x" * 40, "1" * 30 + "年", "あ" * 101,
-    "a" * 101, "x" * 99 + "y", "東京都" * 50, "ヴァヴィヴ ゔ ヴァイオリンとヴィオラ", "・・・…‥！？!?", "ぁぃぅぇぉゎ",
-    "a\u3000b\u00a0c\u2028d\u2029e\tf\ng\rh\x0bi\x0cj\x1ck\x85l\u200bm\u2002n\u205fo\ufeffp\u1680q",
-    "  先頭と末尾の空白  ", "\u3000全角空白\u3000", "\t\n\x0b \r\n", "", " ", "\u3000", "\n\n",
-    "\x01\x02\x1f\x7f\x80\x9f制御文字", "a\x00b[MASK]c\x00d", "\x00", "nul\x00", "\uffff", "a\uffff\uffffb", "\ufffe\ufffe",
-    "\U000F0000\U0010FFFF", "ΑΒΓ αβγ ελληνικά Привет мир", "한국어 텍스트", "漢字かなカナ混じり文、iPhone15Proを買った。",
-    "東京[MASK]都", "東京 [MASK] 都", "[CLS]a[SEP]b", " [MASK] ", "[[MASK]]", "[MASK", "MASK]", "[UNK][PAD][SEP][CLS]",
-    "[mask] [Mask]", "[MASK][MASK]", "x[SEP]" * 20,
-]
-
-
 def test_adversarial_inputs(tok, ref, tagger):
     diffs = []
     for text in ADVERSARIAL:
@@ -110,6 +107,9 @@ def test_adversarial_inputs(tok, ref, tagger):
         if tok.segmenter.surfaces(norm) != [w.surface for w in tagger(norm)]:
             diffs.append(("surfaces", text))
     assert not diffs
+
+
+_REF_TOKENS: dict = {}
 
 
 def test_huge_inputs_and_mecab_lookahead(tok, ref, ner_records):
@@ -126,7 +126,9 @@ def test_huge_inputs_and_mecab_lookahead(tok, ref, ner_records):
     cases += [" " * n + "あいう" for n in (65_530, 65_532, 65_533, 65_534, 65_535)]
     for text in cases:
         try:
-            want = ref.tokenize(text)
+            if text not in _REF_TOKENS:
+                _REF_TOKENS[text] = ref.tokenize(text)
+            want = _REF_TOKENS[text]
         except (UnicodeDecodeError, SystemError):          # fugashi fails on MeCab's half characters
             with pytest.raises(MbjaError, match="65,535"):
                 tok.tokenize(text)
@@ -258,3 +260,122 @@ def test_from_bundle_and_from_files(tmp_path, dictionary_dir, tok):
     (b / "tokenizer.json").write_text("{not json")
     with pytest.raises(BundleError, match="tokenizer.json"):
         Tokenizer.from_bundle(b)
+
+
+# ---------------------------------------------------------------- the two segmentation engines
+
+def _compiler_available() -> bool:
+    import shutil
+    import sysconfig
+
+    cc = (sysconfig.get_config_var("CC") or "cc").split()
+    headers = os.path.join(sysconfig.get_paths()["include"], "Python.h")
+    return bool(cc) and shutil.which(cc[0]) is not None and os.path.exists(headers)
+
+
+def test_c_engine_is_built_where_a_compiler_exists(dictionary_dir, monkeypatch):
+    """``pip install -e .`` builds the optional extension wherever it can (CI included); only a
+    machine without a C compiler and Python headers may fall back to the pure-Python engine."""
+    from mbja_runtime.tokenize import Dictionary, Segmenter
+
+    if not (_compiler_available() or os.environ.get("CI", "").lower() in ("1", "true")):
+        pytest.skip("no C compiler or Python headers here: the install falls back to the pure-Python engine")
+    assert c_engine_available(), ("a C compiler is available but mbja_runtime.tokenize._segment is not importable: "
+                                  "run `pip install -e .` again (it builds the extension in place)")
+    monkeypatch.delenv("MBJA_PURE_PYTHON", raising=False)
+    assert Segmenter(Dictionary(dictionary_dir, verify=False)).engine == "c"
+
+
+def test_engine_selection(dictionary_dir, monkeypatch):
+    from mbja_runtime.tokenize import Dictionary, Segmenter
+    from mbja_runtime.tokenize import segmenter as segmod
+
+    d = Dictionary(dictionary_dir, verify=False)
+    monkeypatch.setenv("MBJA_PURE_PYTHON", "1")
+    assert Segmenter(d).engine == "python"
+    assert Tokenizer.from_files(VOCAB, dictionary_dir, SETTINGS, verify=False).segmenter.engine == "python"
+    with pytest.raises(MbjaError, match="engine"):
+        Segmenter(d, engine="rust")
+    monkeypatch.setattr(segmod, "_segment", None)         # as on a machine without a compiler
+    monkeypatch.delenv("MBJA_PURE_PYTHON")
+    assert Segmenter(d).engine == "python"
+    with pytest.raises(MbjaError, match="not built"):
+        Segmenter(d, engine="c")
+
+
+@pytest.mark.skipif(not c_engine_available(), reason=NOT_BUILT)
+def test_c_engine_up_to_mecab_lookahead_window(dictionary_dir, tagger, ner_records):
+    """The C engine takes every text of up to 65,535 UTF-8 bytes (lean.py stops at 16,000
+    characters); beyond, where MeCab's window rules may apply, it hands over to the NumPy path."""
+    import random
+
+    from mbja_runtime.tokenize import Dictionary, Segmenter
+
+    d = Dictionary(dictionary_dir, verify=False)
+    c, py = Segmenter(d, engine="c"), Segmenter(d, engine="python")
+    rnd = random.Random(1)
+    joined = unicodedata.normalize("NFKC", "".join(rnd.choice([r["text"] for r in ner_records]) for _ in range(700)))
+    cut = joined.encode("utf-8")[:65_535].decode("utf-8", "ignore")
+    cases = [cut, "あいう" * 7281 + "xy", "x" * 65_535, " " * 65_535, "\t" * 60_000 + "東京" * 900,
+             "😀" * 16_383 + "abc"]
+    for text in cases:
+        assert len(text.encode("utf-8")) <= 65_535 and len(text) > 16_000
+        got = c._c.spans(text)
+        assert got is not None and got == py.spans(text), text[:20]
+        assert [text[a:b] for a, b in got] == [w.surface for w in tagger(text)]
+    for text in (cut + "あ", "x" * 65_536, "😀" * 16_384):
+        assert c._c.spans(text) is None                  # the caller's NumPy path
+        assert c.spans(text) == py.spans(text)
+
+
+@pytest.mark.skipif(not c_engine_available(), reason=NOT_BUILT)
+def test_c_engine_arguments_and_corrupt_tables_never_crash(dictionary_dir):
+    """Wrong arguments raise; tables that passed no validation (random trie slots) give some
+    answer or a ValueError, never a crash: every index the C code derives is bounds-checked."""
+    import numpy as np
+
+    from mbja_runtime.tokenize import Dictionary
+    from mbja_runtime.tokenize import _segment
+    from mbja_runtime.tokenize.segmenter import _c_segmenter
+
+    d = Dictionary(dictionary_dir, verify=False)
+    seg = _c_segmenter(d)
+    with pytest.raises(TypeError):
+        seg.spans(b"bytes")
+    with pytest.raises(ValueError, match="not initialised"):
+        _segment.Segmenter.__new__(_segment.Segmenter).spans("a")
+    with pytest.raises(TypeError):
+        _segment.Segmenter(d.base)                        # keyword arguments only, all of them
+    assert seg.spans("東京\0都") == seg.spans("東京") and seg.spans("\0x") == []
+
+    class Bad:
+        pass
+
+    for name, bad in (("code_bmp", d.code_bmp[:100]), ("check", d.check[:-1]), ("high", d.matrix.high[:-1]),
+                      ("class_of_bmp", np.full(65536, 200, np.uint8)), ("left", Bad())):
+        bad_d = type("D", (), {k: getattr(d, k) for k in dir(d) if not k.startswith("__")})()
+        if name == "high":
+            bad_d.matrix = type("M", (), {"high": bad, "low": d.matrix.low})()
+        else:
+            setattr(bad_d, name, bad)
+        with pytest.raises((ValueError, TypeError)):
+            _c_segmenter(bad_d)
+
+    rng = np.random.default_rng(0)
+    texts = ["東京都に住んでいる山田太郎", "ｶﾀｶﾅとabc123 😀𠮷", "あ" * 50, " x \u3000y"]
+    for trial in range(6):
+        bad_d = type("D", (), {k: getattr(d, k) for k in dir(d) if not k.startswith("__")})()
+        base, check = d.base.copy(), d.check.copy()
+        idx = rng.integers(0, base.size, 200_000)
+        if trial % 2:
+            base[idx] = rng.integers(-2**31, 2**31 - 1, idx.size, dtype=np.int64).astype(np.int32)
+        else:
+            check[idx] = rng.integers(-2**31, 2**31 - 1, idx.size, dtype=np.int64).astype(np.int32)
+        bad_d.base, bad_d.check = base, check
+        seg = _c_segmenter(bad_d)
+        for t in texts:
+            try:
+                spans = seg.spans(t)
+            except ValueError:
+                continue
+            assert all(0 <= a < b <= len(t) for a, b in spans)

@@ -13,7 +13,7 @@ import numpy as np
 
 from .backends import Backend, open_backend
 from .bundle import read_manifest
-from .errors import MbjaError
+from .errors import BundleError, MbjaError
 
 
 class Bundle:
@@ -62,6 +62,23 @@ class Bundle:
                                 np.asarray(enc.token_type_ids))
 
 
-def load(bundle_dir: str | Path, backend: str | None = None, num_threads: int | None = None) -> Bundle:
-    """Open a bundle. ``backend``: "onnx", "tflite" or None (the first model the bundle lists)."""
-    return Bundle(bundle_dir, backend=backend, num_threads=num_threads)
+def load(bundle_dir: str | Path, backend: str | None = None, num_threads: int | None = None,
+         task: str | None = None, verify: bool = True):
+    """Open a bundle and return the pipeline of its task (``m(text)``, ``m.logits``, ``m.tokenizer``).
+
+    ``backend``: "onnx", "tflite" or None (the first model the bundle lists); ``num_threads``: the
+    backend's intra-op threads (None: its default); ``task``: if given, refuse a bundle of another
+    task instead of failing later; ``verify``: check every file's sha256 first (default, ~0.2 s).
+    """
+    from .pipelines import PIPELINES
+
+    manifest_task = read_manifest(bundle_dir, verify=False)["task"]
+    if task is not None and task != manifest_task:
+        raise MbjaError(f"bundle {bundle_dir} is a {manifest_task} bundle, not {task}")
+    cls = PIPELINES.get(manifest_task)
+    if cls is None:
+        raise BundleError(f"bundle {bundle_dir} has task {manifest_task!r}, which this runtime does not know "
+                          f"({', '.join(PIPELINES)})")
+    pipe = cls(bundle_dir, backend=backend, num_threads=num_threads, verify=verify)
+    pipe.backend  # open it now: a wrong backend name or a broken model fails here, not at the first call
+    return pipe

@@ -1,7 +1,9 @@
 """`mbja-run`: the runtime from the shell. argparse only: the runtime install has no click.
 
-Exit codes: 0 ok, 1 some input could not be processed (its line carries an "error" key),
-2 usage error or unusable bundle. Errors are one line on stderr, never a traceback.
+Every task command takes texts as arguments, or reads UTF-8 lines from stdin when none are given,
+and writes one JSON object per text. Exit codes: 0 ok, 1 some input could not be processed (its
+line carries an "error" key), 2 usage error or unusable bundle (missing, tampered, wrong task).
+Errors are one line on stderr, never a traceback.
 """
 from __future__ import annotations
 
@@ -9,25 +11,120 @@ import argparse
 import io
 import json
 import sys
+from dataclasses import dataclass
+from typing import Callable
 
 from .errors import MbjaError
 
 EPILOG = """examples:
-  echo 'レッドフォックス株式会社は東京都千代田区にある。' | mbja-run tokenize --bundle dist/demo
-  mbja-run tokenize --bundle dist/demo --max-length 32 < sentences.txt > tokens.jsonl
+  mbja-run ner --bundle dist/demo 'レッドフォックス株式会社は東京都千代田区にある。'
+  mbja-run ner --bundle dist/demo --aggregation first < sentences.txt > entities.jsonl
+  mbja-run classify --bundle dist/sentiment --top-k 3 'この映画は最高だった。'
+  mbja-run fill-mask --bundle dist/mlm '東京は日本の[MASK]です。'
+  mbja-run embed --bundle dist/encoder --pooling mean --normalize < texts.txt
+  echo '東京都に住んでいる' | mbja-run tokenize --bundle dist/demo
+
+exit codes: 0 ok; 1 some text could not be processed (its line is {"error": ...}, the others
+still print); 2 usage error or unusable bundle (missing, tampered, newer format, other task).
 """
 
 
+@dataclass(frozen=True)
+class TaskCommand:
+    name: str
+    task: str
+    key: str                                   # the result's key in the JSON line
+    help: str
+    options: Callable[[argparse.Namespace], dict]
+    to_json: Callable = lambda r: r
+
+
+def _embedding(v):
+    return [round(float(x), 7) for x in v]
+
+
+TASK_COMMANDS = {c.name: c for c in (
+    TaskCommand("ner", "token-classification", "entities",
+                "entities with character spans (token-classification bundles)",
+                lambda a: {"aggregation": a.aggregation, "stride": a.stride}),
+    TaskCommand("classify", "sequence-classification", "labels",
+                "top-k labels with scores (sequence-classification bundles)",
+                lambda a: {"top_k": a.top_k}),
+    TaskCommand("fill-mask", "fill-mask", "masks",
+                "top-k fillers for every [MASK] (fill-mask bundles)",
+                lambda a: {"top_k": a.top_k}),
+    TaskCommand("embed", "feature-extraction", "embedding",
+                "one vector per text (feature-extraction bundles)",
+                lambda a: {"pooling": a.pooling, "normalize": a.normalize}, _embedding),
+)}
+
+
+def _common(p: argparse.ArgumentParser, texts: bool = True) -> None:
+    p.add_argument("--bundle", required=True, metavar="DIR", help="bundle directory (mbja-build --out)")
+    if texts:
+        p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to process (default: one per stdin line)")
+        p.add_argument("--backend", choices=("onnx", "tflite"), help="model to run (default: the first in the bundle)")
+        p.add_argument("--threads", type=int, metavar="N", help="inference threads (default: the backend's)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mbja-run", description="Run an mbja bundle without torch.",
-                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="mbja-run", description="Run an mbja bundle without torch: each command "
+                                "prints one JSON object per input text.", epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for cmd in TASK_COMMANDS.values():
+        s = sub.add_parser(cmd.name, help=cmd.help, description=f"{cmd.help[0].upper()}{cmd.help[1:]}. "
+                           f"Output per text: {{\"text\": ..., \"{cmd.key}\": ...}}.")
+        _common(s)
+        if cmd.name == "ner":
+            from .pipelines import AGGREGATIONS
+
+            s.add_argument("--aggregation", default="simple", choices=AGGREGATIONS,
+                           help="how tokens become entities (default: simple)")
+            s.add_argument("--stride", type=int, metavar="N",
+                           help="overlap of the windows over texts longer than the model (default: 32)")
+        elif cmd.name in ("classify", "fill-mask"):
+            s.add_argument("--top-k", type=int, default=1 if cmd.name == "classify" else 5, metavar="K",
+                           help="how many labels / fillers to return")
+        else:
+            s.add_argument("--pooling", choices=("cls", "mean"), default="cls", help="(default: cls)")
+            s.add_argument("--normalize", action="store_true", help="L2-normalise the vector")
     t = sub.add_parser("tokenize", help="UTF-8 lines on stdin -> one JSON object per line on stdout",
                        description="Tokenize each stdin line exactly as the device does: input_ids, tokens, "
                                    "offsets (character spans in the line), attention_mask, token_type_ids.")
-    t.add_argument("--bundle", required=True, metavar="DIR", help="bundle directory (mbja-build --out)")
+    _common(t, texts=False)
     t.add_argument("--max-length", type=int, metavar="N", help="truncate to N tokens ([CLS] and [SEP] included)")
     return p
+
+
+def _stdin_lines():
+    # surrogateescape: a line of invalid UTF-8 reaches the tokenizer, which rejects it by itself.
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape", newline="\n")
+    for line in stdin:
+        yield line[:-1] if line.endswith("\n") else line
+
+
+def _emit(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _run_task(args) -> int:
+    from .api import load
+
+    cmd = TASK_COMMANDS[args.command]
+    if args.threads is not None and args.threads < 1:
+        raise MbjaError("--threads must be >= 1")
+    options = cmd.options(args)
+    m = load(args.bundle, backend=args.backend, num_threads=args.threads, task=cmd.task)
+    failed = 0
+    for text in (args.texts or _stdin_lines()):
+        try:
+            _emit({"text": text, cmd.key: cmd.to_json(m(text, **options))})
+        except MbjaError as e:
+            failed += 1
+            _emit({"error": str(e)})
+    sys.stdout.flush()
+    return 1 if failed else 0
 
 
 def _tokenize(args) -> int:
@@ -36,11 +133,8 @@ def _tokenize(args) -> int:
     if args.max_length is not None and args.max_length < 2:
         raise MbjaError("--max-length must be >= 2")
     tok = Tokenizer.from_bundle(args.bundle)
-    # surrogateescape: a line of invalid UTF-8 reaches the tokenizer, which rejects it by itself.
-    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape", newline="\n")
     failed = 0
-    for line in stdin:
-        line = line[:-1] if line.endswith("\n") else line
+    for line in _stdin_lines():
         try:
             enc = tok.encode(line, max_length=args.max_length)
             out = {"input_ids": list(enc.input_ids), "tokens": list(enc.tokens),
@@ -49,18 +143,15 @@ def _tokenize(args) -> int:
         except MbjaError as e:
             failed += 1
             out = {"error": str(e)}
-        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        _emit(out)
     sys.stdout.flush()
     return 1 if failed else 0
-
-
-COMMANDS = {"tokenize": _tokenize}
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        return _tokenize(args) if args.command == "tokenize" else _run_task(args)
     except MbjaError as e:
         print(f"mbja-run: error: {e}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from mbja_runtime.bundle import DICTIONARY, LABELS, TOKENIZER, VOCAB
+from mbja_runtime.bundle import DICTIONARY, LABELS, TOKENIZER, VOCAB, read_manifest
 
 from . import bundle
 from .errors import UsageError
@@ -29,6 +29,8 @@ class BuildOptions:
     max_length: int | None = None
     buckets: str | None = None
     out: Path | None = None
+    verify: bool = False          # the CLI turns it on (--no-verify to skip)
+    verify_texts: list[str] | None = None
 
 
 def parse_buckets(spec: str | None, max_length: int) -> list[int]:
@@ -75,7 +77,7 @@ def validate_options(opts: BuildOptions) -> None:
 def planned_steps(opts: BuildOptions) -> int:
     """How many progress() calls build_bundle makes, for a progress bar with a real total."""
     per_target = {"onnx": 2, "tflite": 2, "all": 4}
-    return 3 + per_target.get(opts.target, 0)
+    return 3 + per_target.get(opts.target, 0) + (1 if opts.verify else 0)
 
 
 def default_out(source: str) -> Path:
@@ -176,4 +178,11 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             "models": models,
             "created_by": bundle.tool_versions(),
         })
+        if opts.verify:
+            # Verified while still staged: a bundle that fails never replaces a good one.
+            from .verify import verify_bundle
+
+            progress("verifying against PyTorch")
+            verify_bundle(tmp, opts.model, opts.verify_texts)
+            manifest = read_manifest(tmp, verify=False)
     return out, manifest

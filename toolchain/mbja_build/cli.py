@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from mbja_runtime.errors import MbjaError
+
 from .errors import BuildError
 
 BUILD_HELP = """Convert a MobileBERT/BERT checkpoint into an on-device bundle.
@@ -42,14 +44,23 @@ Examples:
               "[default: 32,64,128,256,512 capped at --max-length].")
 @click.option("--out", type=click.Path(path_type=Path), metavar="DIR",
               help="Bundle directory, written atomically (default: dist/<model name>).")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Check the bundle against PyTorch on real text before writing it (see `mbja-build verify`).")
+@click.option("--texts", "texts_file", type=click.Path(path_type=Path), metavar="FILE",
+              help="Texts for the verification, one per line (default: 200 sentences of Stockmark's NER set).")
 @click.pass_context
-def cli(ctx, model, task, target, quantize, max_length, buckets, out):
+def cli(ctx, model, task, target, quantize, max_length, buckets, out, verify, texts_file):
     if ctx.invoked_subcommand is not None:
         return
     from .build import BuildOptions, build_bundle, validate_options
 
+    texts = None
+    if texts_file is not None:
+        from .verify import read_texts
+
+        texts = read_texts(texts_file)
     opts = BuildOptions(model=model, task=task, target=target, quantize=quantize,
-                        max_length=max_length, buckets=buckets, out=out)
+                        max_length=max_length, buckets=buckets, out=out, verify=verify, verify_texts=texts)
     validate_options(opts)
     from tqdm import tqdm
 
@@ -71,6 +82,51 @@ def cli(ctx, model, task, target, quantize, max_length, buckets, out):
         bar.close()
     models = ", ".join(f"{m['file']} ({m['precision']})" for m in manifest["models"])
     click.echo(f"bundle written to {path}: {manifest['task']}, {models}, buckets {manifest['buckets']}")
+    if manifest.get("verify"):
+        from .verify import summary
+
+        report = json.loads((Path(path) / manifest["verify"]).read_text(encoding="utf-8"))
+        click.echo(f"verified against PyTorch on {report['texts']} texts ({manifest['verify']}):\n{summary(report)}")
+
+
+@cli.command("verify")
+@click.option("--bundle", type=click.Path(path_type=Path), required=True, metavar="DIR", help="Bundle to check.")
+@click.option("--model", metavar="ID|DIR", help="PyTorch checkpoint to compare with (default: the bundle's source).")
+@click.option("--texts", "texts_file", type=click.Path(path_type=Path), metavar="FILE",
+              help="UTF-8 texts, one per line (default: 200 unseen sentences of Stockmark's NER set).")
+@click.option("--backend", "backends", multiple=True, type=click.Choice(["onnx", "tflite"]),
+              help="Check only this backend (repeatable; default: every model in the bundle).")
+@click.option("--write/--no-write", default=True, show_default=True,
+              help="Store the report in the bundle as verify.json (listed in the manifest).")
+def verify_cmd(bundle, model, texts_file, backends, write):
+    """Prove a bundle reproduces its PyTorch checkpoint on real text.
+
+    \b
+    Reports, per backend: input_ids equality of the device tokenizer with transformers'
+    BertJapaneseTokenizer, max abs / relative logit difference, cosine, argmax agreement, and
+    NER-entity / label agreement with transformers' pipeline. Exit 1 when a backend misses a
+    threshold: fp32 within 1e-4 (absolute or relative to the logit scale) and 99 % task agreement;
+    int8/fp16 99 % argmax agreement.
+
+    \b
+    Example:
+      mbja-build verify --bundle dist/demo
+      mbja-build verify --bundle dist/ner --model ./my-finetuned-ner --texts my-texts.txt
+    """
+    from mbja_runtime.bundle import read_manifest
+
+    from .quiet import quiet_libraries
+    from .verify import VerifyError, compare, read_texts, summary, write_report
+
+    read_manifest(bundle)
+    texts = read_texts(texts_file) if texts_file is not None else None
+    quiet_libraries()
+    report = compare(bundle, model, texts, list(backends) or None)
+    if write:
+        write_report(bundle, report)
+    click.echo(summary(report))
+    if not report["passed"]:
+        raise VerifyError("verification failed: a backend misses its threshold (see above)")
 
 
 @cli.command("demo-train")
@@ -104,6 +160,80 @@ def dictionary(out):
     click.echo(f"dictionary written to {out}: {json.dumps(sizes)}")
 
 
+@cli.command("vectors")
+@click.option("--bundle", type=click.Path(path_type=Path), required=True, metavar="DIR",
+              help="Bundle to take the vectors from (the Kotlin tests run the same bundle).")
+@click.option("--out", type=click.Path(path_type=Path), metavar="DIR",
+              help="Where to write them [default: android-demo/sdk/src/test/resources/vectors].")
+def vectors(bundle, out):
+    """Write the shared test vectors the Kotlin SDK's JVM tests compare against.
+
+    Token ids and offsets for every ner.json sentence and the adversarial set; logits and decoded
+    results for a sample. Regenerate, never edit by hand: tests/test_vectors.py checks they are current.
+    """
+    from mbja_runtime.bundle import read_manifest
+
+    from .vectors import DEFAULT_OUT, write_vectors
+
+    read_manifest(bundle)
+    written = write_vectors(bundle, out or DEFAULT_OUT)
+    click.echo(f"{len(written)} vector files written to {out or DEFAULT_OUT}")
+
+
+@cli.command("bench")
+@click.option("--model", metavar="ID|DIR|demo", help="Trained NER checkpoint measured as the 'demo' shape, with F1 "
+              "[default: the embedded demo]. E.g. a local fine-tune of ysakuramoto/mobilebert-ja, or a Hub id.")
+@click.option("--shapes", default="demo", show_default=True, metavar="S1,S2",
+              help="demo (the --model checkpoint, trained), mobilebert-full (random weights, 24 layers, hidden 512, "
+              "embedding 128, vocab 32768), bert-base (random weights, 12 layers, hidden 768).")
+@click.option("--variants", metavar="V1,SHAPE/V2,..", help="pytorch-fp32, onnx-fp32, onnx-int8, tflite-fp32, "
+              "tflite-fp16, tflite-int8 or all, for every shape; SHAPE/NAME for one shape only, e.g. "
+              "bert-base/pytorch-fp32 [default: all].")
+@click.option("--limit", type=int, metavar="N", help="First N sentences of the 2,140-sentence test split [default: all].")
+@click.option("--threads", default=1, show_default=True, help="Intra-op threads of every backend (reported).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("dist/bench"), show_default=True, metavar="DIR",
+              help="Where bench.md, bench.json, latencies.json and bench.png go.")
+@click.option("--work", type=click.Path(path_type=Path), metavar="DIR",
+              help="Checkpoints, bundles and worker logs [default: DIR/work].")
+@click.option("--reuse", is_flag=True, help="Keep bundles already built in the work directory instead of rebuilding.")
+@click.option("--buckets", default="32,64,128,256", show_default=True, metavar="L1,L2,..",
+              help="TFLite length buckets of the built bundles, capped at the model's positions (the test "
+              "split's longest sentence: 201 tokens).")
+@click.option("--warmup", default=5, show_default=True, help="Untimed sentences per variant after loading.")
+@click.option("--chunk", default=20, show_default=True, help="Sentences per turn when variants take turns.")
+def bench(model, shapes, variants, limit, threads, out, work, reuse, buckets, warmup, chunk):
+    """Time NER end to end, one sentence at a time, like the seed's table; write Markdown, JSON and a chart.
+
+    \b
+    Every variant (PyTorch fp32 of the checkpoint, and bundles built here: ONNX fp32/int8,
+    TFLite fp32/fp16/int8) runs in its own process over the same test sentences: tokenize +
+    infer + decode, per sentence. Reported: total seconds, p50/p90 ms, model size on disk, peak
+    resident memory, load time, and entity exact-match F1 (trained weights only: random-weight
+    shapes are for timing and say so). The variants take turns in chunks, so a noisy machine
+    slows all of them alike: compare the ratio columns, which all come from this one run.
+
+    \b
+    Examples:
+      mbja-build bench --threads 1 --out dist/bench                 # the demo, all variants, n=2,140
+      mbja-build bench --shapes mobilebert-full,bert-base --limit 200 \\
+          --variants mobilebert-full/all,bert-base/pytorch-fp32          # full-size timing, no Hub needed
+      mbja-build bench --model ./my-mobilebert-ja-ner --shapes demo,bert-base   # your fine-tune (dir or Hub id)
+    """
+    import shlex
+
+    from .bench import BenchOptions, run_bench
+    from .bench.report import markdown, write
+
+    opts = BenchOptions(model=model, shapes=shapes, variants=variants, limit=limit, threads=threads, out=out,
+                        work=work, reuse=reuse, buckets=buckets, warmup=warmup, chunk=chunk,
+                        command="mbja-build " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"]
+                        else "mbja-build bench")
+    result = run_bench(opts, log=lambda s: click.echo(f"mbja-build bench: {s}", err=True))
+    paths = write(result, Path(out))
+    click.echo(markdown(result))
+    click.echo("written: " + ", ".join(str(p) for p in paths.values()))
+
+
 def main(argv=None) -> int:
     try:
         cli.main(args=argv, prog_name="mbja-build", standalone_mode=False)
@@ -119,6 +249,9 @@ def main(argv=None) -> int:
     except BuildError as e:
         click.echo(f"mbja-build: error: {e}", err=True)
         return e.exit_code
+    except MbjaError as e:  # an unusable bundle given to verify/vectors
+        click.echo(f"mbja-build: error: {e}", err=True)
+        return 2
     except KeyboardInterrupt:
         click.echo("mbja-build: interrupted", err=True)
         return 130

@@ -1,18 +1,28 @@
-"""Parity of a bundle with the PyTorch checkpoint it came from, on real text.
+"""`mbja-build verify`: parity of a bundle with the PyTorch checkpoint it came from, on real text.
 
-The reference is computed here, with transformers' own BertJapaneseTokenizer (MeCab + unidic-lite)
-and the PyTorch model, never with anything the bundle produced. Real MobileBERT checkpoints have
-huge NoNorm activations (optimum#1027), so the report gives relative error and cosine next to the
-absolute difference, and argmax agreement for quantized models.
+The reference is computed here, with transformers' own BertJapaneseTokenizer (MeCab + unidic-lite),
+the PyTorch model and transformers' pipeline, never with anything the bundle produced. For each
+backend of the bundle the report gives: token-id equality of the device tokenizer, max absolute
+and relative logit difference, cosine, argmax agreement, and task-level agreement (NER entities
+against ``pipeline("token-classification", aggregation_strategy="simple")``, labels for
+classification). Real MobileBERT checkpoints have huge NoNorm activations (optimum#1027), so fp32
+passes on an absolute OR a relative bound. The report is written into the bundle (``verify.json``,
+listed in the manifest), so a bundle carries its own evidence.
 """
 from __future__ import annotations
 
+import json
+import os
+import re
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 
 from mbja_runtime.backends import open_backend
-from mbja_runtime.bundle import read_manifest
+from mbja_runtime.bundle import MANIFEST, read_manifest
+
+from .errors import BuildError
 
 #: Thresholds the build and tests hold bundles to. An fp32 export passes if it is within
 #: FP32_MAX_ABS absolutely OR within FP32_MAX_REL of the largest reference logit: on the trained
@@ -22,6 +32,31 @@ from mbja_runtime.bundle import read_manifest
 FP32_MAX_ABS = 1e-4
 FP32_MAX_REL = 1e-4
 QUANT_MIN_AGREEMENT = 0.99
+#: Task-level agreement (whole sentences' entity lists, labels) required of fp32 bundles.
+TASK_MIN_AGREEMENT = 0.99
+REPORT = "verify.json"
+SAMPLE = Path(__file__).resolve().parent / "samples" / "ner_test_sample.txt"
+
+
+class VerifyError(BuildError):
+    """The bundle does not reproduce its checkpoint within the thresholds (exit code 1)."""
+
+
+def default_texts(limit: int | None = None) -> list[str]:
+    """200 unseen sentences of Stockmark's NER set shipped with the package (CC-BY-SA 3.0)."""
+    texts = [t for t in SAMPLE.read_text(encoding="utf-8").splitlines() if t.strip()]
+    return texts[:limit] if limit else texts
+
+
+def read_texts(path: str | os.PathLike) -> list[str]:
+    p = Path(path)
+    try:
+        texts = [t for t in p.read_text(encoding="utf-8").splitlines() if t.strip()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise BuildError(f"--texts {p}: cannot read it as UTF-8 text ({e})") from None
+    if not texts:
+        raise BuildError(f"--texts {p} has no non-empty line")
+    return texts
 
 
 def reference_tokenizer(bundle_dir: Path, settings: dict):
@@ -36,33 +71,84 @@ def reference_tokenizer(bundle_dir: Path, settings: dict):
     )
 
 
-def compare(bundle_dir, model, texts: list[str], backends: list[str] | None = None) -> dict:
-    """Run PyTorch and every (or the named) backend of the bundle on ``texts``; return the report."""
-    import json
+def _entity_key(word: str) -> str:
+    """transformers' slow-tokenizer entity ``word`` (tokens joined by spaces) without the joins."""
+    return re.sub(r"\s+", "", word).removeprefix("##")
 
+
+def _same_entities(ref: list[dict], got: list[dict]) -> bool:
+    if [e["entity_group"] for e in ref] != [e["type"] for e in got]:
+        return False
+    for r, g in zip(ref, got):
+        text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", g["text"]))
+        want = _entity_key(r["word"])
+        if "[UNK]" in want:
+            pattern = ".+".join(re.escape(part) for part in want.split("[UNK]"))
+            if not re.fullmatch(pattern, text):
+                return False
+        elif want != text:
+            return False
+    return True
+
+
+def _source_model(manifest: dict) -> str | None:
+    src = manifest.get("source", {}).get("model")
+    return None if src in (None, "demo") else src
+
+
+def compare(bundle_dir, model=None, texts: list[str] | None = None, backends: list[str] | None = None,
+            progress=lambda s: None) -> dict:
+    """Run PyTorch and every (or the named) backend of the bundle on ``texts``; return the report.
+
+    ``model``: checkpoint (directory, Hub id, None = the bundle's source); ``texts``: default sample.
+    """
     import torch
+
+    from mbja_runtime.pipelines import PIPELINES
+    from mbja_runtime.tokenize import Tokenizer
 
     from .checkpoint import load_checkpoint
 
     bundle_dir = Path(bundle_dir)
     manifest = read_manifest(bundle_dir)
+    texts = list(texts) if texts is not None else default_texts()
     settings = json.loads((bundle_dir / manifest["tokenizer"]).read_text(encoding="utf-8"))
     tok = reference_tokenizer(bundle_dir, settings)
-    ckpt = load_checkpoint(model, manifest["task"])
+    ckpt = load_checkpoint(model if model is not None else _source_model(manifest), manifest["task"])
     max_length = manifest["max_length"]
     if any(m["backend"] == "tflite" for m in manifest["models"]):
         max_length = min(max_length, max(manifest["buckets"]))
+    progress("reference: transformers + PyTorch")
     encodings = [tok(t, truncation=True, max_length=max_length, return_token_type_ids=True) for t in texts]
+    fits = [len(tok(t)["input_ids"]) <= max_length for t in texts]
+    ours = Tokenizer.from_bundle(bundle_dir, verify=False)
+    same_ids = sum(list(ours.encode(t, max_length=max_length).input_ids) == e["input_ids"]
+                   for t, e in zip(texts, encodings))
     with torch.no_grad():
         refs = []
         for enc in encodings:
             feeds = {k: torch.tensor([enc[k]]) for k in ("input_ids", "attention_mask", "token_type_ids")}
-            out = getattr(ckpt.model(**feeds, return_dict=True), ckpt.task.output)[0].numpy()
-            refs.append(out)
-    report = {"task": manifest["task"], "texts": len(texts), "backends": {}}
+            refs.append(getattr(ckpt.model(**feeds, return_dict=True), ckpt.task.output)[0].numpy())
+    task = manifest["task"]
+    ref_task = None
+    if task == "token-classification":
+        from transformers import pipeline
+
+        ner = pipeline("token-classification", model=ckpt.model, tokenizer=tok, aggregation_strategy="simple")
+        ref_task = [ner(t) if ok else None for t, ok in zip(texts, fits)]
+    elif task == "sequence-classification":
+        ref_task = [ckpt.id2label[int(r.argmax())] for r in refs]
+
+    report = {"task": task, "model": ckpt.source, "texts": len(texts), "max_length": max_length,
+              "tokenizer": {"same_input_ids": same_ids, "texts": len(texts)},
+              "thresholds": {"fp32_max_abs": FP32_MAX_ABS, "fp32_max_rel": FP32_MAX_REL,
+                             "quantized_min_argmax_agreement": QUANT_MIN_AGREEMENT,
+                             "fp32_min_task_agreement": TASK_MIN_AGREEMENT},
+              "backends": {}}
     for spec in manifest["models"]:
         if backends and spec["backend"] not in backends:
             continue
+        progress(f"bundle: {spec['backend']} ({spec['precision']})")
         be = open_backend(bundle_dir, manifest, spec["backend"])
         max_abs = max_rel = 0.0
         agree = total = 0
@@ -76,18 +162,75 @@ def compare(bundle_dir, model, texts: list[str], backends: list[str] | None = No
             cosines.append(float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12)))
             agree += int((got.argmax(-1) == ref.argmax(-1)).sum())
             total += int(np.asarray(ref.argmax(-1)).size)
-        report["backends"][spec["backend"]] = {
-            "precision": spec["precision"],
-            "max_abs_diff": max_abs,
-            "max_rel_diff": max_rel,
-            "min_cosine": min(cosines),
-            "argmax_agreement": agree / total,
-            "positions": total,
-        }
+        entry = {"precision": spec["precision"], "max_abs_diff": max_abs, "max_rel_diff": max_rel,
+                 "min_cosine": min(cosines), "argmax_agreement": agree / total, "positions": total}
+        if ref_task is not None:
+            pipe = PIPELINES[task](bundle_dir, backend=spec["backend"], verify=False)
+            if task == "token-classification":
+                pairs = [(r, pipe(t)) for t, r in zip(texts, ref_task) if r is not None]
+                same = sum(_same_entities(r, g) for r, g in pairs)
+                entry["entity_agreement"] = same / len(pairs) if pairs else 1.0
+                entry["entity_sentences"] = len(pairs)
+            else:
+                same = sum(pipe(t)[0]["label"] == r for t, r in zip(texts, ref_task))
+                entry["label_agreement"] = same / len(texts)
+        entry["passed"] = passes(entry) and same_ids == len(texts)
+        report["backends"][spec["backend"]] = entry
+    report["passed"] = bool(report["backends"]) and all(e["passed"] for e in report["backends"].values())
     return report
 
 
+def task_agreement(entry: dict) -> float | None:
+    return entry.get("entity_agreement", entry.get("label_agreement"))
+
+
 def passes(entry: dict) -> bool:
+    """fp32: logits within the absolute or relative bound and task agreement >= 99 %;
+    quantized (int8, fp16): argmax agreement >= 99 % (task agreement is reported)."""
     if entry["precision"] == "fp32":
-        return entry["max_abs_diff"] <= FP32_MAX_ABS or entry["max_rel_diff"] <= FP32_MAX_REL
+        close = entry["max_abs_diff"] <= FP32_MAX_ABS or entry["max_rel_diff"] <= FP32_MAX_REL
+        agreement = task_agreement(entry)
+        return close and (agreement is None or agreement >= TASK_MIN_AGREEMENT)
     return entry["argmax_agreement"] >= QUANT_MIN_AGREEMENT
+
+
+def summary(report: dict) -> str:
+    """One line per backend, for the CLI."""
+    lines = [f"tokenizer: {report['tokenizer']['same_input_ids']}/{report['tokenizer']['texts']} texts "
+             f"with identical input_ids"]
+    for name, e in report["backends"].items():
+        agreement = task_agreement(e)
+        extra = f", task agreement {agreement:.2%}" if agreement is not None else ""
+        lines.append(f"{name} ({e['precision']}): max abs diff {e['max_abs_diff']:.2e} (rel {e['max_rel_diff']:.2e}), "
+                     f"min cosine {e['min_cosine']:.6f}, argmax agreement {e['argmax_agreement']:.2%}{extra} "
+                     f"-> {'ok' if e['passed'] else 'FAILED'}")
+    return "\n".join(lines)
+
+
+def write_report(bundle_dir, report: dict) -> None:
+    """Put ``verify.json`` into the bundle and list it in the manifest (both replaced atomically)."""
+    from mbja_runtime.bundle import sha256_file
+
+    from .bundle import write_json
+
+    root = Path(bundle_dir)
+    manifest = read_manifest(root, verify=False)
+    tmp = root / f".{REPORT}.tmp"
+    write_json(tmp, report)
+    os.replace(tmp, root / REPORT)
+    manifest["files"][REPORT] = {"sha256": sha256_file(root / REPORT), "size": (root / REPORT).stat().st_size}
+    manifest["verify"] = REPORT
+    tmp = root / f".{MANIFEST}.tmp"
+    write_json(tmp, manifest)
+    os.replace(tmp, root / MANIFEST)
+
+
+def verify_bundle(bundle_dir, model=None, texts=None, backends=None, write: bool = True,
+                  progress=lambda s: None) -> dict:
+    """Compare, write the report into the bundle, raise VerifyError when a backend fails."""
+    report = compare(bundle_dir, model, texts, backends, progress)
+    if write:
+        write_report(bundle_dir, report)
+    if not report["passed"]:
+        raise VerifyError(f"bundle {bundle_dir} does not reproduce its checkpoint:\n{summary(report)}")
+    return report

@@ -18,6 +18,27 @@ from ..errors import BundleError
 from . import format as fmt
 
 
+class ConnectionMatrix:
+    """The n_left x n_right connection costs, read in place from matrix.bin's two byte planes.
+
+    Nothing is decoded into memory: ``high``/``low`` are flat views on the mapped file and a cell
+    is ``high[i] * 256 + low[i]`` with ``i = row * n_right + col`` (``format.join_costs``).
+    ``m[rows, cols]`` gathers cells (NumPy indexing rules) as int64; ``m.cells(flat)`` takes flat
+    indices.
+    """
+
+    def __init__(self, high: np.ndarray, low: np.ndarray, n_left: int, n_right: int):
+        self.high, self.low = high, low
+        self.shape = (n_left, n_right)
+
+    def cells(self, flat) -> np.ndarray:
+        return fmt.join_costs(self.high[flat], self.low[flat])
+
+    def __getitem__(self, key) -> np.ndarray:
+        rows, cols = key
+        return self.cells(np.asarray(rows, np.int64) * self.shape[1] + np.asarray(cols, np.int64))
+
+
 @dataclass
 class DictionaryFile:
     path: Path
@@ -63,7 +84,7 @@ class Dictionary:
 
     Attributes are read-only NumPy views on the mapped files: ``base``/``check`` (trie),
     ``code_bmp`` and ``astral`` (char -> trie code), entry ``left``/``right``/``cost``,
-    ``matrix`` (n_left x n_right), the character-class tables and the unknown-word entries.
+    ``matrix`` (a ``ConnectionMatrix``, n_left x n_right), the character-class tables and the unknown-word entries.
     """
 
     def __init__(self, directory: str | os.PathLike, verify: bool = True):
@@ -80,7 +101,7 @@ class Dictionary:
         self.alphabet = trie.params["alphabet"]
         self.left, self.right, self.cost = lex.arrays["left"], lex.arrays["right"], lex.arrays["cost"]
         self.n_left, self.n_right = conn.params["n_left"], conn.params["n_right"]
-        self.matrix = conn.arrays["cost"].reshape(self.n_left, self.n_right)
+        self.matrix = ConnectionMatrix(conn.arrays["high"], conn.arrays["low"], self.n_left, self.n_right)
         c = chars.arrays
         self.class_of_bmp = c["class_of_bmp"]
         self.class_mask, self.class_category = c["class_mask"], c["class_category"]

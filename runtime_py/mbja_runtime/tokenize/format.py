@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 MAGIC = b"MBJD"
-FORMAT_VERSION = 1
+#: 2: matrix.bin holds the costs as two byte planes (high i8, low u8) instead of one i16 array.
+FORMAT_VERSION = 2
 HEADER_SIZE = 64
 ALIGN = 8
 
@@ -44,7 +45,7 @@ def _params(kind: str, params: tuple[int, ...]) -> dict:
         # n_slots: double-array size; alphabet: codes 1..alphabet; n_astral: code-map entries > U+FFFF
         "TRIE": ("n_slots", "alphabet", "n_astral", "n_keys"),
         "LEXI": ("n_entries",),
-        # cost[left][right]: left = class of the NEXT node's left context, right = PREVIOUS node's right
+        # cell (left, right): left = class of the NEXT node's left context, right = PREVIOUS node's right
         "CONN": ("n_left", "n_right"),
         "CHAR": ("n_categories", "n_classes", "n_unknown", "max_grouping_size", "max_lookup_bytes",
                  "bos_right", "eos_left"),
@@ -63,7 +64,10 @@ def layout(kind: str, params: tuple[int, ...]) -> list[ArraySpec]:
         n = p["n_entries"]
         return [ArraySpec("left", "<u2", n), ArraySpec("right", "<u2", n), ArraySpec("cost", "<i2", n)]
     if kind == "CONN":
-        return [ArraySpec("cost", "<i2", p["n_left"] * p["n_right"])]
+        # cost = high * 256 + low (see split_costs): byte planes, because deflate (an APK's zip)
+        # packs the nearly constant high bytes and the noisy low bytes far better apart
+        n = p["n_left"] * p["n_right"]
+        return [ArraySpec("high", "i1", n), ArraySpec("low", "u1", n)]
     if kind == "CHAR":
         c, k, u = p["n_categories"], p["n_classes"], p["n_unknown"]
         return [ArraySpec("class_of_bmp", "u1", BMP), ArraySpec("class_mask", "<u4", k),
@@ -72,6 +76,17 @@ def layout(kind: str, params: tuple[int, ...]) -> list[ArraySpec]:
                 ArraySpec("category_name", "u1", c * NAME_BYTES), ArraySpec("unknown_offsets", "<u4", c + 1),
                 ArraySpec("unk_left", "<u2", u), ArraySpec("unk_right", "<u2", u), ArraySpec("unk_cost", "<i2", u)]
     raise ValueError(f"unknown dictionary file kind {kind!r}")
+
+
+def split_costs(cost) -> tuple[np.ndarray, np.ndarray]:
+    """int16 connection costs -> (high i8, low u8) planes with ``cost == high * 256 + low``."""
+    c = np.asarray(cost, np.int16).astype(np.int32)
+    return (c >> 8).astype(np.int8), (c & 0xFF).astype(np.uint8)
+
+
+def join_costs(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """The inverse of ``split_costs`` for gathered cells, as int64 (what Viterbi sums in)."""
+    return high.astype(np.int64) * 256 + low
 
 
 def param_dict(kind: str, params: tuple[int, ...]) -> dict:

@@ -45,14 +45,14 @@ class LatticeBuilder:
     """Immutable; holds the dictionary tables as NumPy arrays."""
 
     def __init__(self, d):
-        base, check = np.asarray(d.base, np.int64), np.asarray(d.check, np.int64)
+        base, check = d.base, d.check          # the mapped int32 arrays themselves: no copies
         # term[s]: -1 if no key ends at slot s, else (value << 1) | (1 if s is a leaf)
         term = np.full(base.size, -1, np.int64)
         leaf = base < 0
-        term[leaf] = ((-base[leaf] - 1) << 1) | 1
+        term[leaf] = ((-base[leaf].astype(np.int64) - 1) << 1) | 1
         inner = np.flatnonzero(base > 0)
         marked = inner[check[base[inner]] == inner]
-        term[marked] = (-base[base[marked]] - 1) << 1
+        term[marked] = (-base[base[marked]].astype(np.int64) - 1) << 1
         self._base, self._check, self._term = base, check, term
         self._code_bmp = d.code_bmp
         self._astral = d.astral

@@ -48,9 +48,13 @@ class Encoding:
 
 
 class Tokenizer:
-    """Immutable after construction; safe to share between threads."""
+    """Immutable after construction; safe to share between threads.
 
-    def __init__(self, vocab: dict[str, int], dictionary: Dictionary, settings: dict | None = None):
+    ``engine``: the segmenter's engine, "c", "python" or None for the default (``Segmenter``).
+    """
+
+    def __init__(self, vocab: dict[str, int], dictionary: Dictionary, settings: dict | None = None,
+                 engine: str | None = None):
         s = {**DEFAULTS, **(settings or {})}
         for key, want in SUPPORTED.items():
             if key in s and s[key] != want:
@@ -72,13 +76,13 @@ class Tokenizer:
             self.vocab[self.pad_token]
         mml = s.get("model_max_length")
         self.model_max_length = int(mml) if mml is not None and int(mml) < 10**12 else None
-        self.segmenter = Segmenter(dictionary)
+        self.segmenter = Segmenter(dictionary, engine)
         self.wordpiece = WordPiece(self.vocab, self.unk_token, int(s["max_input_chars_per_word"]))
 
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_files(cls, vocab_path, dictionary_dir, settings: dict | str | os.PathLike | None = None,
-                   verify: bool = True) -> "Tokenizer":
+                   verify: bool = True, engine: str | None = None) -> "Tokenizer":
         """``settings``: the tokenizer.json dict, or a path to it, or None for the defaults."""
         vocab_path = Path(vocab_path)
         if not vocab_path.is_file():
@@ -97,10 +101,10 @@ class Tokenizer:
             vocab = load_vocab(vocab_path)
         except UnicodeDecodeError as e:
             raise BundleError(f"vocabulary file {vocab_path} is not UTF-8: {e}") from None
-        return cls(vocab, Dictionary(dictionary_dir, verify=verify), settings)
+        return cls(vocab, Dictionary(dictionary_dir, verify=verify), settings, engine)
 
     @classmethod
-    def from_bundle(cls, bundle_dir, verify: bool = True) -> "Tokenizer":
+    def from_bundle(cls, bundle_dir, verify: bool = True, engine: str | None = None) -> "Tokenizer":
         """Load vocab.txt, tokenizer.json and dictionary/ of a bundle directory.
 
         The manifest's format is checked when there is one; file hashes are left to the bundle
@@ -114,11 +118,11 @@ class Tokenizer:
             dic = manifest.get("dictionary", DICTIONARY)
         elif not root.is_dir():
             raise BundleError(f"bundle directory not found: {root}")
-        return cls.from_files(root / vocab, root / dic, root / tok, verify=verify)
+        return cls.from_files(root / vocab, root / dic, root / tok, verify=verify, engine=engine)
 
     # ------------------------------------------------------------------ tokenizing
-    def _pieces(self, texts: list[str]) -> list[list[tuple]]:
-        """Per text: [(token, id, start, end)] with offsets in that text (what ``tokenize`` does)."""
+    def _pieces(self, texts: list[str]) -> list[tuple[list, list, list]]:
+        """Per text: (tokens, ids, offsets) with offsets in that text (what ``tokenize`` does)."""
         plans, todo = [], []
         for text in texts:
             if not isinstance(text, str):
@@ -132,29 +136,45 @@ class Tokenizer:
                     plan.append((norm, off, starts, ends, len(todo)))
                     todo.append(norm)
             plans.append(plan)
-        spans = (self.segmenter.spans_batch(todo) if len(todo) > 1 else [self.segmenter.spans(t) for t in todo])
+        seg = self.segmenter
+        # the NumPy batch path segments all pieces at once; otherwise each piece is segmented
+        # right before its WordPiece pass (no lattice results pile up: fewer GC passes)
+        spans = seg.spans_batch(todo) if seg.engine == "python" and len(todo) > 1 else None
         out = []
-        vocab, surface = self.vocab, self.wordpiece.surface
+        vocab, cache, parts = self.vocab, self.wordpiece._parts, self.wordpiece.parts
         for plan in plans:
-            toks = []
+            toks, ids, offs = [], [], []
             for item in plan:
                 if len(item) == 2:
-                    toks.append((item[0], vocab[item[0]], item[1], item[1] + len(item[0])))
+                    tok, off = item
+                    toks.append(tok)
+                    ids.append(vocab[tok])
+                    offs.append((off, off + len(tok)))
                     continue
                 norm, off, starts, ends, k = item
-                for a, b in spans[k]:
-                    if starts is None:
-                        o = off + a
-                        toks.extend((t, tid, o + x, o + y) for t, tid, x, y in surface(norm[a:b]))
+                for sp in (spans[k] if spans is not None else seg.spans(norm)):
+                    a, b = sp
+                    surface = norm[a:b]
+                    r = cache.get(surface) or parts(surface)
+                    toks += r[0]
+                    ids += r[1]
+                    rel = r[2]
+                    if starts is None:          # NFKC changed nothing: offsets are the spans
+                        if rel is None:
+                            offs.append(sp if off == 0 else (off + a, off + b))
+                        else:
+                            o = off + a
+                            offs += [(o + x, o + y) for x, y in rel]
+                    elif rel is None:
+                        offs.append((off + starts[a], off + ends[b - 1]))
                     else:
-                        toks.extend((t, tid, off + starts[a + x], off + ends[a + y - 1])
-                                    for t, tid, x, y in surface(norm[a:b]))
-            out.append(toks)
+                        offs += [(off + starts[a + x], off + ends[a + y - 1]) for x, y in rel]
+            out.append((toks, ids, offs))
         return out
 
     def tokenize(self, text: str) -> list[str]:
         """Tokens as transformers' ``tokenize`` returns them (no [CLS]/[SEP])."""
-        return [t for t, *_ in self._pieces([text])[0]]
+        return self._pieces([text])[0][0]
 
     def words(self, text: str) -> list[str]:
         """MeCab surfaces of NFKC(text) (special tokens not treated specially): the word level."""
@@ -177,7 +197,8 @@ class Tokenizer:
 
     def encode_batch(self, texts: list[str], pairs: list[str] | None = None, max_length: int | None = None,
                      padding: bool | str = False, truncation: bool | str = True) -> list[Encoding]:
-        """``encode`` for many texts; faster per text (segmentation is vectorised across the batch).
+        """``encode`` for many texts (with the Python engine faster per text than ``encode``: the
+        segmentation is vectorised across the batch; with the C engine about as fast).
         ``padding=True`` pads to the longest encoding of the batch, as transformers does."""
         strategy, mode, limit = self._options(max_length, padding, truncation)
         if pairs is not None and len(pairs) != len(texts):
@@ -203,18 +224,24 @@ class Tokenizer:
         return _TRUNCATIONS[truncation], _PADDINGS[padding], limit
 
     def _assemble(self, a, b, strategy, limit) -> Encoding:
+        """``a``, ``b``: (tokens, ids, offsets) of the text and of the pair (or None)."""
+        na, nb = len(a[0]), (len(b[0]) if b is not None else 0)
         special = 2 if b is None else 3
-        if strategy is not None and limit and len(a) + len(b or []) + special > limit:   # 0: off, as in transformers
-            a, b = _truncate(a, b, len(a) + len(b or []) + special - limit, strategy)
-        ids = [self.cls_id] + [t[1] for t in a] + [self.sep_id]
-        offsets = [None] + [(t[2], t[3]) for t in a] + [None]
-        tokens = [self.cls_token] + [t[0] for t in a] + [self.sep_token]
+        if strategy is not None and limit and na + nb + special > limit:   # 0: off, as in transformers
+            na, nb = _truncate(na, nb if b is not None else None, na + nb + special - limit, strategy)
+        cls, sep = self.cls_id, self.sep_id
+        ids = [cls, *a[1][:na], sep]
+        offsets = [None, *a[2][:na], None]
+        tokens = [self.cls_token, *a[0][:na], self.sep_token]
         types = [0] * len(ids)
         if b is not None:
-            ids += [t[1] for t in b] + [self.sep_id]
-            offsets += [(t[2], t[3]) for t in b] + [None]
-            tokens += [t[0] for t in b] + [self.sep_token]
-            types += [1] * (len(b) + 1)
+            ids += b[1][:nb]
+            ids.append(sep)
+            offsets += b[2][:nb]
+            offsets.append(None)
+            tokens += b[0][:nb]
+            tokens.append(self.sep_token)
+            types += [1] * (nb + 1)
         return Encoding(ids, [1] * len(ids), types, offsets, tokens)
 
     def _padded(self, encs: list[Encoding], mode, limit) -> list[Encoding]:
@@ -234,19 +261,19 @@ class Tokenizer:
                         enc.token_type_ids + [0] * k, enc.offsets + [None] * k, enc.tokens + [self.pad_token] * k)
 
 
-def _truncate(a: list, b: list | None, k: int, strategy: str):
-    """Remove ``k`` tokens the way transformers 5.x ``truncate_sequences`` does (right side)."""
-    if strategy == "only_first" or (strategy == "longest_first" and b is None):
-        return a[:-k], b
+def _truncate(la: int, lb: int | None, k: int, strategy: str) -> tuple[int, int]:
+    """How many tokens of each text remain after removing ``k`` the way transformers 5.x
+    ``truncate_sequences`` does (from the right); ``lb`` is None without a pair."""
+    if strategy == "only_first" or (strategy == "longest_first" and lb is None):
+        return max(la - k, 0), lb or 0
     if strategy == "longest_first":
-        la, lb = len(a), len(b)
         first = min(abs(lb - la), k)
         second = k - first
         if la > lb:
             ka, kb = first + second // 2, second - second // 2
         else:
             ka, kb = second // 2, first + second - second // 2
-        return (a[:-ka] if ka > 0 else a), (b[:-kb] if b and kb > 0 else b)
-    if strategy == "only_second" and b:
-        return a, b[:-k]
-    return a, b
+        return max(la - ka, 0), max(lb - kb, 0)
+    if strategy == "only_second" and lb:
+        return la, max(lb - k, 0)
+    return la, lb or 0

@@ -25,12 +25,13 @@ from .lattice import Records
 
 
 class Entries:
-    """The combined entry table (lexicon, then unknown words) as int64 arrays."""
+    """The combined entry table (lexicon, then unknown words); int32 (row offsets stay below
+    n_left * n_right < 2**31) to halve the copy, widened to int64 where costs are summed."""
 
     def __init__(self, d):
-        self.row = np.concatenate([d.left, d.unk_left]).astype(np.int64) * d.n_right
-        self.col = np.concatenate([d.right, d.unk_right]).astype(np.int64)
-        self.cost = np.concatenate([d.cost, d.unk_cost]).astype(np.int64)
+        self.row = np.concatenate([d.left, d.unk_left]).astype(np.int32) * np.int32(d.n_right)
+        self.col = np.concatenate([d.right, d.unk_right]).astype(np.int32)
+        self.cost = np.concatenate([d.cost, d.unk_cost]).astype(np.int32)
 
 
 @dataclass
@@ -53,7 +54,7 @@ class _Plan:
     span_e: np.ndarray
 
 
-def _plan(R: Records, entries: Entries, mat: np.ndarray, bos_col: int) -> _Plan:
+def _plan(R: Records, entries: Entries, mat, bos_col: int) -> _Plan:
     S = R.n.size
     cnt = R.count
     per_sent = np.bincount(R.text, weights=cnt, minlength=S).astype(np.int64) + 1
@@ -96,7 +97,7 @@ def _plan(R: Records, entries: Entries, mat: np.ndarray, bos_col: int) -> _Plan:
     p_start = np.concatenate([[0, 0], np.cumsum(l_len)])       # group 0 (BOS) has no pairs
     pg = np.repeat(np.arange(uniq.size), l_len)
     pleft = lorder[l_start[pg] + np.arange(int(p_start[-1])) - p_start[1:-1][pg]]
-    wconn = w[pleft] + mat[row[rep][pg] + col[pleft]]
+    wconn = w[pleft] + mat.cells(row[rep][pg] + col[pleft])
     blocks = np.concatenate([[1], np.flatnonzero(qkey[1:] != qkey[:-1]) + 2, [uniq.size + 1]]) \
         if uniq.size else np.array([1])
     return _Plan(uniq.size + 1, np.concatenate([[-1], lookup[rep]]), blocks, p_start, pleft, gid[pleft], wconn,
@@ -155,7 +156,7 @@ def _paths(plan: _Plan, gbest, garg, mat, eos_row: int) -> list[list[tuple[int, 
     last = np.maximum.reduceat(plan.at, plan.offset[:-1])
     fin = np.flatnonzero(plan.at == last[sent])
     fin = fin[np.lexsort((fin, -plan.lookup[fin], sent[fin]))]        # per text, scan order
-    tot = gbest[plan.gid[fin]] + plan.w[fin] + mat[eos_row + plan.col[fin]]
+    tot = gbest[plan.gid[fin]] + plan.w[fin] + mat.cells(eos_row + plan.col[fin])
     starts = np.flatnonzero(np.r_[True, sent[fin][1:] != sent[fin][:-1]])
     rank = np.arange(fin.size) - np.repeat(starts, np.diff(np.r_[starts, fin.size]))
     best = np.minimum.reduceat(tot * 65536 + rank, starts)
@@ -191,9 +192,10 @@ def _paths(plan: _Plan, gbest, garg, mat, eos_row: int) -> list[list[tuple[int, 
     return [spans[a:b] for a, b in zip(cut[:-1], cut[1:])]
 
 
-def best_paths(R: Records, entries: Entries, mat: np.ndarray, bos_col: int, eos_row: int,
+def best_paths(R: Records, entries: Entries, mat, bos_col: int, eos_row: int,
                vectorised: bool | None = None) -> list[list[tuple[int, int]]]:
-    """Surface spans of the best path of every text of ``R`` (``mat``: the flat matrix)."""
+    """Surface spans of the best path of every text of ``R`` (``mat``: the ``ConnectionMatrix``;
+    cells are addressed by flat index ``row * n_right + col``)."""
     plan = _plan(R, entries, mat, bos_col)
     vec = R.n.size > 4 if vectorised is None else vectorised
     gbest, garg = (_run_numpy if vec else _run_python)(plan)

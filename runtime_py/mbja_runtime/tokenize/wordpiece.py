@@ -31,45 +31,60 @@ class WordPiece:
         # no vocabulary entry is longer than this, so longer candidates need no lookup
         self._longest = max((len(t) for t in vocab), default=0)
         self._cache: dict[str, tuple] = {}
+        self._parts: dict[str, tuple] = {}
 
     def word(self, word: str) -> tuple:
         """((token, id, start, end), ...) for one whitespace-free word; cached."""
         r = self._cache.get(word)
-        if r is not None:
-            return r
-        n = len(word)
-        if n > self.max_chars:
-            r = ((self.unk_token, self.unk_id, 0, n),)
-        else:
-            vocab, longest, pieces, start = self.vocab, self._longest, [], 0
-            while start < n:
-                end = min(n, start + longest)
-                while end > start:
-                    sub = word[start:end] if start == 0 else "##" + word[start:end]
-                    tid = vocab.get(sub)
-                    if tid is not None:
-                        pieces.append((sub, tid, start, end))
-                        break
-                    end -= 1
-                else:
-                    pieces = [(self.unk_token, self.unk_id, 0, n)]
-                    break
-                start = end
-            r = tuple(pieces)
-        if len(self._cache) > 200_000:
-            self._cache.clear()
-        self._cache[word] = r
+        if r is None:
+            r = self._word(word)
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[word] = r
         return r
 
-    def surface(self, surface: str):
-        """Pieces of one MeCab surface, spans relative to the surface."""
-        r = self._cache.get(surface)
-        if r is not None:
-            return r
+    def _word(self, word: str) -> tuple:
+        n = len(word)
+        if n > self.max_chars:
+            return ((self.unk_token, self.unk_id, 0, n),)
+        vocab, longest, pieces, start = self.vocab, self._longest, [], 0
+        while start < n:
+            end = min(n, start + longest)
+            while end > start:
+                sub = word[start:end] if start == 0 else "##" + word[start:end]
+                tid = vocab.get(sub)
+                if tid is not None:
+                    pieces.append((sub, tid, start, end))
+                    break
+                end -= 1
+            else:
+                return ((self.unk_token, self.unk_id, 0, n),)
+            start = end
+        return tuple(pieces)
+
+    def surface(self, surface: str, word=None) -> tuple:
+        """Pieces of one MeCab surface, spans relative to the surface (``word``: the per-word
+        function, the cached ``self.word`` by default)."""
+        word = word or self.word
         if surface.isprintable() and " " not in surface:
-            return self.word(surface)          # every str.split() separator is unprintable
+            return word(surface)               # every str.split() separator is unprintable
         out = []
         for m in _WORD.finditer(surface):
             s = m.start()
-            out.extend((t, i, s + a, s + b) for t, i, a, b in self.word(m.group()))
+            out.extend((t, i, s + a, s + b) for t, i, a, b in word(m.group()))
         return tuple(out)
+
+    def parts(self, surface: str) -> tuple:
+        """``surface`` as (tokens, ids, spans) tuples, cached (what the tokenizer uses); ``spans``
+        is None when the surface is one piece spanning all of it (the common case, which needs
+        no offset arithmetic)."""
+        r = self._parts.get(surface)
+        if r is None:
+            pieces = self.surface(surface, self._word)
+            spans = None if len(pieces) == 1 and pieces[0][2:] == (0, len(surface)) else \
+                tuple((a, b) for _, _, a, b in pieces)
+            r = (tuple(p[0] for p in pieces), tuple(p[1] for p in pieces), spans)
+            if len(self._parts) > 200_000:
+                self._parts.clear()
+            self._parts[surface] = r
+        return r

@@ -3,7 +3,8 @@
 What is dropped, and why it cannot change a segmentation (docs/dictionary-format.md):
   * features (POS strings): the tokenizer outputs surfaces only;
   * context ids are replaced by matrix classes: left ids whose matrix rows are identical share a
-    row, right ids whose columns are identical share a column (5,981 ids -> ~4,600 each);
+    row, right ids whose columns are identical share a column (5,981 ids -> ~4,600 each),
+    numbered so that similar rows (columns) are neighbours, which deflate rewards (ordering.py);
   * within one surface, an entry whose (row, column) repeats an earlier one with a cost that is
     not lower is dropped: same span, same connections, never cheaper, so Viterbi can't pick it.
 Everything kept stays in MeCab's order, because Viterbi ties are broken by that order.
@@ -21,6 +22,7 @@ from mbja_runtime.tokenize import format as fmt
 from ..errors import BuildError
 from .double_array import build_double_array
 from .mecab_source import MecabDictionary
+from .ordering import renumber
 
 MAX_LOOKUP_BYTES = 65535   # MeCab looks at most this many bytes ahead (node spans are u16)
 
@@ -72,6 +74,9 @@ def _matrix(src: MecabDictionary):
     row_of, row_rep = _classes(sub)
     col_of, col_rep = _classes(np.ascontiguousarray(sub.T))
     cost = sub[row_rep][:, col_rep]
+    new_row, new_col = renumber(cost), renumber(np.ascontiguousarray(cost.T))
+    row_of, col_of = new_row[row_of], new_col[col_of]
+    cost = cost[np.argsort(new_row)][:, np.argsort(new_col)]
     row_class = np.full(n_left_ids, -1, np.int64)
     row_class[lefts] = row_of
     col_class = np.full(n_right_ids, -1, np.int64)
@@ -136,7 +141,8 @@ def compile_dictionary(src: MecabDictionary) -> CompiledDictionary:
         "astral_cp": np.array([a for a, _ in astral], np.uint32),
         "astral_code": np.array([c for _, c in astral], np.uint16)})
     lexicon = CompiledFile("LEXI", (e_row.size,), {"left": e_row, "right": e_col, "cost": e_cost})
-    conn = CompiledFile("CONN", matrix.shape, {"cost": matrix})
+    high, low = fmt.split_costs(matrix)
+    conn = CompiledFile("CONN", matrix.shape, {"high": high, "low": low})
     chars = _chars(src, row_class, col_class)
     stats = {"surfaces": len(coded), "entries": int(e_row.size), "entries_dropped": int(dropped),
              "alphabet": len(code), "trie_slots": int(base.size),

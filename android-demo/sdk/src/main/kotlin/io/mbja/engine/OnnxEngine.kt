@@ -1,0 +1,93 @@
+package io.mbja.engine
+
+import ai.onnxruntime.OnnxTensor
+import ai.onnxruntime.OrtEnvironment
+import ai.onnxruntime.OrtException
+import ai.onnxruntime.OrtLoggingLevel
+import ai.onnxruntime.OrtSession
+import io.mbja.BundleException
+import io.mbja.MbjaException
+import io.mbja.bundle.ModelSpec
+import java.nio.LongBuffer
+import java.nio.file.Path
+
+/**
+ * ONNX Runtime engine (`com.microsoft.onnxruntime:onnxruntime` on the JVM,
+ * `onnxruntime-android` on Android; same `ai.onnxruntime` API). The bundle's model has dynamic
+ * batch and sequence axes and int64 inputs, so each text runs at its own length with no padding.
+ *
+ * Thread-safe: `OrtSession.run` may be called concurrently; [close] must not race with [run].
+ */
+public class OnnxEngine internal constructor(modelFile: Path, spec: ModelSpec, numThreads: Int) : Engine {
+    override val backend: String = "onnx"
+    override val precision: String = spec.precision
+    override val maxTokens: Int? = null
+    private val output = spec.output
+    private val env: OrtEnvironment = OrtEnvironment.getEnvironment()
+    private val session: OrtSession
+    private val inputNames: Set<String>
+
+    @Volatile private var closed = false
+
+    init {
+        try {
+            OrtSession.SessionOptions().use { opts ->
+                if (numThreads > 0) {
+                    opts.setIntraOpNumThreads(numThreads)
+                    opts.setInterOpNumThreads(1)
+                }
+                opts.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR)
+                session = env.createSession(modelFile.toString(), opts)
+            }
+        } catch (e: OrtException) {
+            throw BundleException("ONNX Runtime cannot load $modelFile: ${e.message}", modelFile, e)
+        }
+        inputNames = session.inputNames
+        if (output !in session.outputNames) {
+            session.close()
+            throw BundleException("$modelFile has no output '$output' (it has ${session.outputNames})", modelFile)
+        }
+    }
+
+    override fun run(inputIds: IntArray, attentionMask: IntArray, tokenTypeIds: IntArray): ModelOutput {
+        check(!closed) { "engine is closed" }
+        checkInputs(inputIds, attentionMask, tokenTypeIds)
+        val n = inputIds.size
+        val shape = longArrayOf(1, n.toLong())
+        val feeds = LinkedHashMap<String, OnnxTensor>()
+        try {
+            for ((name, values) in listOf("input_ids" to inputIds, "attention_mask" to attentionMask, "token_type_ids" to tokenTypeIds)) {
+                if (name !in inputNames) continue
+                val buf = LongBuffer.allocate(n)
+                for (v in values) buf.put(v.toLong())
+                buf.rewind()
+                feeds[name] = OnnxTensor.createTensor(env, buf, shape)
+            }
+            session.run(feeds, setOf(output)).use { result ->
+                val tensor = result.get(output).get() as OnnxTensor
+                val dims = tensor.info.shape
+                val fb = tensor.floatBuffer
+                val data = FloatArray(fb.remaining()).also { fb.get(it) }
+                return when (dims.size) {
+                    3 -> ModelOutput(data, dims[1].toInt(), dims[2].toInt(), pooled = false) // [1, seq, dim]
+                    2 -> ModelOutput(data, 1, dims[1].toInt(), pooled = true) // [1, dim]
+                    else -> throw MbjaException("unexpected output shape ${dims.contentToString()} of '$output'")
+                }
+            }
+        } catch (e: OrtException) {
+            throw MbjaException("ONNX Runtime failed on a sequence of $n tokens: ${e.message}", e)
+        } finally {
+            feeds.values.forEach { it.close() }
+        }
+    }
+
+    override fun close() {
+        if (closed) return
+        closed = true
+        try {
+            session.close()
+        } catch (_: OrtException) {
+            // nothing useful to do; the session is gone either way
+        }
+    }
+}

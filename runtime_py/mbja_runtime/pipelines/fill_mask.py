@@ -1,0 +1,56 @@
+"""Fill-mask: the top-k vocabulary tokens for every [MASK] in a text.
+
+The result is one list per [MASK] (a list of lists even for one mask: a stable type). Each
+candidate's ``sequence`` is the ORIGINAL text with that [MASK] replaced by the token (``##``
+removed) and the other masks left in place; transformers instead decodes the ids, which puts
+spaces between Japanese words. A [MASK] beyond the model's length is an error, not a silent cut.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import MbjaError
+from ..tokenize import Encoding
+from .base import Pipeline, softmax
+
+
+def decode_masks(logits: np.ndarray, enc: Encoding, text: str, mask_id: int, id2token,
+                 top_k: int = 5) -> list[list[dict]]:
+    """Per [MASK] of ``enc`` (vocabulary logits (seq, vocab)): ``[{"token", "token_str", "score", "sequence"}]``."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise MbjaError(f"top_k must be a positive int, not {top_k!r}")
+    out = []
+    for i, tid in enumerate(enc.input_ids):
+        if tid != mask_id or enc.offsets[i] is None:
+            continue
+        probs = softmax(logits[i])
+        start, end = enc.offsets[i]
+        cands = []
+        for j in np.argsort(-probs, kind="stable")[:top_k]:
+            token = id2token(int(j))
+            cands.append({"token": int(j), "token_str": token, "score": float(probs[j]),
+                          "sequence": text[:start] + token.removeprefix("##") + text[end:]})
+        out.append(cands)
+    return out
+
+
+class FillMaskPipeline(Pipeline):
+    """``m("東京は日本の[MASK]です。", top_k=5)`` -> ``[[{"token", "token_str", "score", "sequence"}, ...]]``."""
+
+    task = "fill-mask"
+
+    def run_one(self, text: str, top_k: int = 5) -> list[list[dict]]:
+        tok = self.tokenizer
+        mask = tok.settings["mask_token"]
+        enc = tok.encode(self._text(text), truncation=False)
+        mask_id = tok.vocab[mask]
+        positions = [i for i, t in enumerate(enc.input_ids) if t == mask_id]
+        if not positions:
+            raise MbjaError(f"no {mask} in the text: fill-mask needs at least one")
+        if positions[-1] >= self.max_length - 1:
+            raise MbjaError(f"{mask} at token {positions[-1]} lies beyond the model's {self.max_length} tokens; "
+                            f"shorten the text before it")
+        if len(enc) > self.max_length:
+            enc = tok.encode(text, max_length=self.max_length)
+        logits = self.backend.run(np.asarray(enc.input_ids), None, np.asarray(enc.token_type_ids))
+        return decode_masks(logits, enc, text, mask_id, tok.ids_to_tokens.__getitem__, top_k)

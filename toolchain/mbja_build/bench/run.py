@@ -1,0 +1,208 @@
+"""The benchmark run: prepare shapes and bundles, time every variant over the same sentences, score.
+
+Every figure of one table comes from this one run. All workers are loaded first (one after the
+other, so load times don't contend), then the test sentences go out in chunks, round-robin over
+the workers with a rotating start: minutes of noise from neighbours on a shared machine land on
+every variant alike instead of on whichever happened to run then.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UsageError
+from . import shapes as shapes_mod
+from .variants import Variant, build_variant, model_file, parse_variants
+
+DEFAULT_BUCKETS = "32,64,128,256"   # the test split's longest sentence is 201 tokens
+
+
+@dataclass
+class BenchOptions:
+    model: str | None = None
+    shapes: str = "demo"
+    variants: str | None = None
+    limit: int | None = None
+    threads: int = 1
+    out: Path = Path("dist/bench")
+    work: Path | None = None
+    buckets: str = DEFAULT_BUCKETS
+    warmup: int = 5
+    chunk: int = 20
+    reuse: bool = False
+    command: str = ""
+    data: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def test_records(limit: int | None, data: str | None = None) -> list[dict]:
+    """The fixed unseen split of Stockmark's NER set (n=2,140), the first ``limit`` of it."""
+    from ..demo.data import load_ner, split
+
+    _, test = split(load_ner(data))
+    return test[:limit] if limit else test
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("mobilebert-ja-sdk", "torch", "transformers", "onnxruntime", "ai-edge-litert"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _cpu() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+class Worker:
+    """A child process running one variant (see worker.py for the protocol)."""
+
+    def __init__(self, spec: dict, log: Path, threads: int):
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+               "OPENBLAS_NUM_THREADS": str(threads), "TF_CPP_MIN_LOG_LEVEL": "3", "HF_HUB_OFFLINE": "1",
+               "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+        self.log = log
+        self.proc = subprocess.Popen([sys.executable, "-m", "mbja_build.bench.worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=open(log, "w"), env=env, text=True,
+                                     encoding="utf-8")
+        self.proc.stdin.write(json.dumps(spec, ensure_ascii=False) + "\n")
+        self.proc.stdin.flush()
+
+    def ask(self, obj: dict) -> dict:
+        self.proc.stdin.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            tail = self.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise RuntimeError(f"worker died (exit {self.proc.wait()}): {tail[0][:200]}")
+        return json.loads(line)
+
+    def first(self) -> dict:
+        return json.loads(self.proc.stdout.readline() or '{"ok": false, "error": "worker died at load"}')
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+
+def run_bench(opts: BenchOptions, log=lambda s: None) -> dict:
+    """Measure every (shape, variant); returns the result dict that report.py renders."""
+    import numpy as np
+
+    from mbja_runtime.iob import entity_f1
+
+    if opts.threads < 1 or (opts.limit is not None and opts.limit < 1) or opts.chunk < 1 or opts.warmup < 0:
+        raise UsageError("--threads, --limit and --chunk must be >= 1, --warmup >= 0")
+    shape_names = shapes_mod.parse_shapes(opts.shapes)
+    pairs = parse_variants(opts.variants, shape_names)
+    records = test_records(opts.limit, opts.data)
+    work = Path(opts.work) if opts.work else Path(opts.out) / "work"
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    texts_file = work / "texts.json"
+    texts_file.write_text(json.dumps([r["text"] for r in records], ensure_ascii=False), encoding="utf-8")
+    gold = [{(e["type"], *e["span"]) for e in r["entities"]} for r in records]
+
+    from ..quiet import quiet_libraries
+
+    quiet_libraries()
+    rows = []
+    load_before = os.getloadavg()
+    needed = [s for s in shape_names if any(p[0] == s for p in pairs)]
+    for shape in shapes_mod.prepare(needed, opts.model, work):
+        for _, v in (p for p in pairs if p[0] == shape.name):
+            rows.append(_prepare_row(shape, v, work, opts, log))
+
+    workers = {}
+    for i, row in enumerate(rows):
+        if "error" in row:
+            continue
+        log(f"loading {row['shape']}/{row['variant']}")
+        spec = {"backend": row["backend"], "path": row["path"], "threads": opts.threads, "texts": str(texts_file),
+                "warmup": min(opts.warmup, len(records))}
+        w = Worker(spec, work / "logs" / f"{row['shape']}-{row['variant']}.log", opts.threads)
+        hello = w.first()
+        if not hello.get("ok"):
+            row["error"] = f"load failed: {hello.get('error')}"
+            w.close()
+            continue
+        row.update(load_s=hello["load_s"], latencies=[], preds=[])
+        workers[i] = w
+
+    chunks = [(s, min(s + opts.chunk, len(records))) for s in range(0, len(records), opts.chunk)]
+    for k, (start, stop) in enumerate(chunks):
+        log(f"sentences {start}-{stop} of {len(records)}")
+        order = list(workers)
+        order = order[k % len(order):] + order[:k % len(order)] if order else order
+        for i in order:
+            try:
+                got = workers[i].ask({"op": "run", "start": start, "stop": stop})
+            except RuntimeError as e:
+                rows[i]["error"] = f"run failed at sentence {start}: {e}"
+                workers.pop(i).close()
+                continue
+            rows[i]["latencies"] += got["latencies"]
+            rows[i]["preds"] += got["preds"]
+    for i, w in workers.items():
+        stats = w.ask({"op": "stats"})
+        rows[i].update(peak_rss_bytes=stats["peak_rss"], unaligned=stats["unaligned"])
+        w.close()
+
+    for row in rows:
+        if "error" in row:
+            row.pop("latencies", None), row.pop("preds", None)
+            continue
+        lat = np.asarray(row["latencies"])
+        row.update(sentences=len(lat), total_s=float(lat.sum()), mean_ms=float(lat.mean() * 1e3),
+                   p50_ms=float(np.percentile(lat, 50) * 1e3), p90_ms=float(np.percentile(lat, 90) * 1e3))
+        preds = [{tuple(p) for p in s} for s in row.pop("preds")]
+        if row["trained"]:
+            row["f1"] = entity_f1(gold, preds)
+    conditions = {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": opts.command,
+        "cpu": _cpu(), "cpu_count": os.cpu_count(), "threads": opts.threads, "sentences": len(records),
+        "split": "Stockmark NER test split (mbja_build.demo.data.split), first --limit" if opts.limit
+        else "Stockmark NER test split (mbja_build.demo.data.split), all", "limit": opts.limit,
+        "warmup": opts.warmup, "chunk": opts.chunk, "buckets": opts.buckets,
+        "loadavg_start": [round(x, 2) for x in load_before], "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+        "versions": _versions(), **opts.extra,
+    }
+    return {"conditions": conditions, "rows": rows}
+
+
+def _prepare_row(shape: shapes_mod.Shape, v: Variant, work: Path, opts: BenchOptions, log) -> dict:
+    row = {"shape": shape.name, "model": shape.label, "variant": v.name, "backend": v.backend,
+           "precision": v.precision, "trained": shape.trained, "family": shape.family, "full_size": shape.full_size,
+           "weights": "trained" if shape.trained else "random weights: timing only"}
+    try:
+        if v.backend == "pytorch":
+            location = shape.path
+        else:
+            log(f"building {shape.name}/{v.name}")
+            t0 = time.perf_counter()
+            location = build_variant(v, shape.path, work / "bundles" / shape.name / v.name, opts.buckets, opts.reuse)
+            row["build_s"] = time.perf_counter() - t0
+        files = model_file(v, location)
+        row.update(path=str(location), files=[str(f) for f in files], size_bytes=sum(f.stat().st_size for f in files))
+    except Exception as e:  # a converter crash is a result, reported in its row
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        row["error"] = f"build failed: {type(e).__name__}: {first[:300]}"
+    return row
