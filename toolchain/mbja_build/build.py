@@ -31,6 +31,8 @@ class BuildOptions:
     out: Path | None = None
     verify: bool = False          # the CLI turns it on (--no-verify to skip)
     verify_texts: list[str] | None = None
+    prune_heads: float | None = None     # fraction of attention heads to drop (see prune.py)
+    calibration: list[str] | None = None  # texts that rank the heads (default: verify's sample)
 
 
 def parse_buckets(spec: str | None, max_length: int) -> list[int]:
@@ -70,6 +72,12 @@ def validate_options(opts: BuildOptions) -> None:
         raise UsageError("--max-length must be >= 2")
     if opts.buckets is not None:
         parse_buckets(opts.buckets, opts.max_length or 10**9)
+    if opts.prune_heads is not None:
+        from .prune import check_fraction
+
+        check_fraction(opts.prune_heads)
+    elif opts.calibration is not None:
+        raise UsageError("--calibration ranks heads for --prune-heads; give --prune-heads too")
     if opts.out is not None:
         bundle.check_output_dir(Path(opts.out))
 
@@ -77,7 +85,7 @@ def validate_options(opts: BuildOptions) -> None:
 def planned_steps(opts: BuildOptions) -> int:
     """How many progress() calls build_bundle makes, for a progress bar with a real total."""
     per_target = {"onnx": 2, "tflite": 2, "all": 4}
-    return 3 + per_target.get(opts.target, 0) + (1 if opts.verify else 0)
+    return 3 + per_target.get(opts.target, 0) + (1 if opts.verify else 0) + (1 if opts.prune_heads else 0)
 
 
 def default_out(source: str) -> Path:
@@ -123,6 +131,16 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
     bundle.check_output_dir(out)
     task = ckpt.task
     vocab_size = len(ckpt.vocab)
+    pruning, reference = {}, opts.model
+    if opts.prune_heads is not None:
+        from .prune import prune_checkpoint
+
+        progress("pruning attention heads")
+        # verify must compare with the pruned model: it loads the equivalent checkpoint written here
+        reference = tempfile.mkdtemp(prefix="mbja-pruned-")
+        atexit.register(shutil.rmtree, reference, True)
+        pruning = {"pruning": prune_checkpoint(ckpt, opts.prune_heads, opts.calibration, Path(reference),
+                                               max_length)}
 
     models = []
     with bundle.staging_dir(out) as tmp:
@@ -176,6 +194,7 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             "dictionary": DICTIONARY,
             **body_labels,
             "models": models,
+            **pruning,
             "created_by": bundle.tool_versions(),
         })
         if opts.verify:
@@ -183,6 +202,11 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             from .verify import verify_bundle
 
             progress("verifying against PyTorch")
-            verify_bundle(tmp, opts.model, opts.verify_texts)
+            report = verify_bundle(tmp, reference, opts.verify_texts)
+            if pruning:  # name the model, not the temporary directory it was compared through
+                from .verify import write_report
+
+                write_report(tmp, {**report, "model": f"{ckpt.source} with {pruning['pruning']['heads_after']} "
+                                   f"of {pruning['pruning']['heads_before']} attention heads"})
             manifest = read_manifest(tmp, verify=False)
     return out, manifest

@@ -48,8 +48,13 @@ Examples:
               help="Check the bundle against PyTorch on real text before writing it (see `mbja-build verify`).")
 @click.option("--texts", "texts_file", type=click.Path(path_type=Path), metavar="FILE",
               help="Texts for the verification, one per line (default: 200 sentences of Stockmark's NER set).")
+@click.option("--prune-heads", type=float, metavar="FRACTION",
+              help="Drop this fraction (0-1) of attention heads, least important first (Michel et al. 2019).")
+@click.option("--calibration", "calibration_file", type=click.Path(path_type=Path), metavar="FILE",
+              help="Texts that rank the heads for --prune-heads, one per line (default: the --texts default).")
 @click.pass_context
-def cli(ctx, model, task, target, quantize, max_length, buckets, out, verify, texts_file):
+def cli(ctx, model, task, target, quantize, max_length, buckets, out, verify, texts_file, prune_heads,
+        calibration_file):
     if ctx.invoked_subcommand is not None:
         return
     from .build import BuildOptions, build_bundle, validate_options
@@ -59,8 +64,14 @@ def cli(ctx, model, task, target, quantize, max_length, buckets, out, verify, te
         from .verify import read_texts
 
         texts = read_texts(texts_file)
+    calibration = None
+    if calibration_file is not None:
+        from .verify import read_texts
+
+        calibration = read_texts(calibration_file)
     opts = BuildOptions(model=model, task=task, target=target, quantize=quantize,
-                        max_length=max_length, buckets=buckets, out=out, verify=verify, verify_texts=texts)
+                        max_length=max_length, buckets=buckets, out=out, verify=verify, verify_texts=texts,
+                        prune_heads=prune_heads, calibration=calibration)
     validate_options(opts)
     from tqdm import tqdm
 

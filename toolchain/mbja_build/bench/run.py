@@ -191,7 +191,7 @@ def run_bench(opts: BenchOptions, log=lambda s: None) -> dict:
 def _prepare_row(shape: shapes_mod.Shape, v: Variant, work: Path, opts: BenchOptions, log) -> dict:
     row = {"shape": shape.name, "model": shape.label, "variant": v.name, "backend": v.backend,
            "precision": v.precision, "trained": shape.trained, "family": shape.family, "full_size": shape.full_size,
-           "weights": "trained" if shape.trained else "random weights: timing only"}
+           "weights": "trained" if shape.trained else "random weights: timing only", "prune": v.prune}
     try:
         if v.backend == "pytorch":
             location = shape.path

@@ -20,6 +20,7 @@ class Variant:
     quantize: str              # mbja-build --quantize value ("none" for fp32)
     precision: str             # what the table shows
     description: str
+    prune: float | None = None  # mbja-build --prune-heads fraction (attention heads dropped before export)
 
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
@@ -29,6 +30,13 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("tflite-fp32", "tflite", "none", "fp32", "bundle, LiteRT"),
     Variant("tflite-fp16", "tflite", "fp16", "fp16", "bundle, LiteRT, fp16 weights"),
     Variant("tflite-int8", "tflite", "dynamic-int8", "dynamic-int8", "bundle, LiteRT, dynamic_wi8_afp32"),
+    # Pruning trades F1 for speed: the table shows how much of each (calibration: verify's 200 sentences).
+    Variant("onnx-int8-pruned30", "onnx", "dynamic-int8", "dynamic-int8", "bundle, ONNX Runtime, int8, "
+            "30 % of attention heads pruned", prune=0.3),
+    Variant("tflite-int8-pruned30", "tflite", "dynamic-int8", "dynamic-int8", "bundle, LiteRT, int8, "
+            "30 % of attention heads pruned", prune=0.3),
+    Variant("tflite-int8-pruned50", "tflite", "dynamic-int8", "dynamic-int8", "bundle, LiteRT, int8, "
+            "50 % of attention heads pruned", prune=0.5),
 )}
 
 
@@ -68,7 +76,8 @@ def build_variant(variant: Variant, checkpoint: Path, out: Path, buckets: str, r
     lengths = [b for b in buckets.split(",") if int(b) <= limit] or [str(limit)]   # a short model: fewer buckets
     buckets, max_length = ",".join(lengths), int(lengths[-1])
     path, _ = build_bundle(BuildOptions(model=str(checkpoint), target=variant.backend, quantize=variant.quantize,
-                                        max_length=max_length, buckets=buckets, out=out, verify=False))
+                                        max_length=max_length, buckets=buckets, out=out, verify=False,
+                                        prune_heads=variant.prune))
     return Path(path)
 
 
