@@ -202,11 +202,9 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             from .verify import verify_bundle
 
             progress("verifying against PyTorch")
-            report = verify_bundle(tmp, reference, opts.verify_texts)
-            if pruning:  # name the model, not the temporary directory it was compared through
-                from .verify import write_report
-
-                write_report(tmp, {**report, "model": f"{ckpt.source} with {pruning['pruning']['heads_after']} "
-                                   f"of {pruning['pruning']['heads_before']} attention heads"})
+            # a pruned build names the model, not the temporary directory it was compared through
+            name = (f"{ckpt.source} with {pruning['pruning']['heads_after']} of "
+                    f"{pruning['pruning']['heads_before']} attention heads") if pruning else None
+            verify_bundle(tmp, reference, opts.verify_texts, model_name=name)
             manifest = read_manifest(tmp, verify=False)
     return out, manifest

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from mbja_runtime.backends import open_backend
 from mbja_runtime.bundle import MANIFEST, read_manifest
 
 from .errors import BuildError
@@ -149,7 +148,9 @@ def compare(bundle_dir, model=None, texts: list[str] | None = None, backends: li
         if backends and spec["backend"] not in backends:
             continue
         progress(f"bundle: {spec['backend']} ({spec['precision']})")
-        be = open_backend(bundle_dir, manifest, spec["backend"])
+        # one opened model per backend: the logits below and the task agreement use the same one
+        pipe = PIPELINES[task](bundle_dir, backend=spec["backend"], verify=False)
+        be = pipe.backend
         max_abs = max_rel = 0.0
         agree = total = 0
         cosines = []
@@ -165,7 +166,6 @@ def compare(bundle_dir, model=None, texts: list[str] | None = None, backends: li
         entry = {"precision": spec["precision"], "max_abs_diff": max_abs, "max_rel_diff": max_rel,
                  "min_cosine": min(cosines), "argmax_agreement": agree / total, "positions": total}
         if ref_task is not None:
-            pipe = PIPELINES[task](bundle_dir, backend=spec["backend"], verify=False)
             if task == "token-classification":
                 pairs = [(r, pipe(t)) for t, r in zip(texts, ref_task) if r is not None]
                 same = sum(_same_entities(r, g) for r, g in pairs)
@@ -226,9 +226,14 @@ def write_report(bundle_dir, report: dict) -> None:
 
 
 def verify_bundle(bundle_dir, model=None, texts=None, backends=None, write: bool = True,
-                  progress=lambda s: None) -> dict:
-    """Compare, write the report into the bundle, raise VerifyError when a backend fails."""
+                  progress=lambda s: None, model_name: str | None = None) -> dict:
+    """Compare, write the report into the bundle, raise VerifyError when a backend fails.
+
+    ``model_name`` replaces the report's ``model`` (e.g. when ``model`` is a temporary directory).
+    """
     report = compare(bundle_dir, model, texts, backends, progress)
+    if model_name is not None:
+        report["model"] = model_name
     if write:
         write_report(bundle_dir, report)
     if not report["passed"]:
