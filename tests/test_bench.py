@@ -194,3 +194,45 @@ def test_pytorch_row_tokenizes_like_transformers(test_sentences, reference_token
         assert ids == reference_tokenizer(text)["input_ids"]
         assert offsets is not None and len(offsets) == len(ids)
         assert all(text[s:e].strip() for s, e in offsets[1:-1])
+
+
+@pytest.mark.slow
+def test_compute_limit_section(tmp_path, tiny_checkpoint):
+    """--compute-limit times each TFLite int8 bundle's signature against its MAC count."""
+    from mbja_build.bench.compute_limit import count_macs
+
+    out = _bench(tmp_path / "limit", "--model", str(tiny_checkpoint("mobilebert", "token-classification")),
+                 "--variants", "pytorch-fp32,onnx-int8,tflite-fp32,tflite-int8", "--buckets", "32,64",
+                 "--compute-limit", "64", "--compute-rounds", "2")
+    result, _ = _load(out)
+    (entry,) = result["compute_limit"]            # int8 TFLite only
+    row = next(r for r in result["rows"] if r["variant"] == "tflite-int8")
+    assert entry["variant"] == "tflite-int8" and entry["signature"] == "seq_64"
+    assert entry["gmac"] * 1e9 == pytest.approx(count_macs(Path(row["files"][0]), "seq_64").total)
+    assert entry["x_nominal"] == pytest.approx(entry["model_ms"] / entry["nominal_limit_ms"])
+    target = next(t for t in result["targets"] if "compute limit" in t["target"])
+    assert target["value"] == entry["x_nominal"] and target["met"] == (entry["x_nominal"] <= 1.2)
+    md = (out / "bench.md").read_text(encoding="utf-8")
+    assert f"| tflite-int8 | 64 | {entry['gmac']:.3f} | {entry['model_ms']:.2f} |" in md
+
+
+def test_compute_limit_needs_a_bucket(tmp_path, capsys):
+    assert main(["bench", "--out", str(tmp_path), "--buckets", "32,64", "--compute-limit", "128"]) == 2
+    assert "--compute-limit 128 must be one of the TFLite --buckets" in capsys.readouterr().err
+
+
+def test_random_shapes_have_trained_looking_norms(tiny_checkpoint):
+    """Identity norms would be deleted by converters (and not by PyTorch): timings would flatter bundles."""
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    from mbja_build.bench.shapes import perturb_norms
+
+    model = AutoModelForTokenClassification.from_pretrained(tiny_checkpoint("mobilebert", "token-classification"))
+    norms = [m for m in model.modules() if type(m).__name__ == "NoNorm"]
+    with torch.no_grad():
+        for m in norms:
+            m.weight.fill_(1.0), m.bias.zero_()
+    perturb_norms(model)
+    assert norms and all((m.weight != 1).all() and (m.bias != 0).all() for m in norms)
+    assert all(0.5 < m.weight.mean() < 1.5 for m in norms)

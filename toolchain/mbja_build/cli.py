@@ -26,6 +26,7 @@ on Stockmark's Wikipedia NER data), fully offline.
 Examples:
   mbja-build --target tflite
   mbja-build --target all --quantize dynamic-int8 --out dist/demo
+  mbja-build --target tflite --quantize static-int8 --out dist/demo-npu
   mbja-build --model ./my-finetuned-ner --target onnx --out dist-ner/
   mbja-build --model ysakuramoto/mobilebert-ja --task fill-mask --target all --out dist/
 """
@@ -37,8 +38,10 @@ Examples:
 @click.option("--task", metavar="TASK", help="token-classification | sequence-classification | fill-mask | "
               "feature-extraction (default: inferred from config.architectures).")
 @click.option("--target", default="all", show_default=True, metavar="onnx|tflite|all", help="Model formats to write.")
-@click.option("--quantize", default="none", show_default=True, metavar="none|dynamic-int8|fp16",
-              help="Post-training quantization (fp16: TFLite only).")
+@click.option("--quantize", default="none", show_default=True, metavar="none|dynamic-int8|static-int8|fp16",
+              help="Post-training quantization. static-int8: int8 weights and activations calibrated on "
+              "--calibration texts, for NPU/DSP delegates (TFLite only: ONNX gets dynamic-int8; on a CPU "
+              "dynamic-int8 is faster). fp16: TFLite only.")
 @click.option("--max-length", type=int, metavar="N", help="Longest input in tokens (default: the model's max positions).")
 @click.option("--buckets", metavar="L1,L2,..", help="Ascending sequence lengths, one TFLite signature each "
               "[default: 32,64,128,256,512 capped at --max-length].")
@@ -51,7 +54,9 @@ Examples:
 @click.option("--prune-heads", type=float, metavar="FRACTION",
               help="Drop this fraction (0-1) of attention heads, least important first (Michel et al. 2019).")
 @click.option("--calibration", "calibration_file", type=click.Path(path_type=Path), metavar="FILE",
-              help="Texts that rank the heads for --prune-heads, one per line (default: the --texts default).")
+              help="Texts, one per line, that calibrate --quantize static-int8 and rank the heads for "
+              "--prune-heads (default: 200 training-split sentences of Stockmark's NER set, none of "
+              "which --verify uses).")
 @click.pass_context
 def cli(ctx, model, task, target, quantize, max_length, buckets, out, verify, texts_file, prune_heads,
         calibration_file):
@@ -68,7 +73,7 @@ def cli(ctx, model, task, target, quantize, max_length, buckets, out, verify, te
     if calibration_file is not None:
         from .verify import read_texts
 
-        calibration = read_texts(calibration_file)
+        calibration = read_texts(calibration_file, option="--calibration")
     opts = BuildOptions(model=model, task=task, target=target, quantize=quantize,
                         max_length=max_length, buckets=buckets, out=out, verify=verify, verify_texts=texts,
                         prune_heads=prune_heads, calibration=calibration)
@@ -117,7 +122,7 @@ def verify_cmd(bundle, model, texts_file, backends, write):
     BertJapaneseTokenizer, max abs / relative logit difference, cosine, argmax agreement, and
     NER-entity / label agreement with transformers' pipeline. Exit 1 when a backend misses a
     threshold: fp32 within 1e-4 (absolute or relative to the logit scale) and 99 % task agreement;
-    int8/fp16 99 % argmax agreement.
+    dynamic-int8, static-int8 and fp16 99 % argmax agreement.
 
     \b
     Example:
@@ -198,7 +203,8 @@ def vectors(bundle, out):
               help="demo (the --model checkpoint, trained), mobilebert-full (random weights, 24 layers, hidden 512, "
               "embedding 128, vocab 32768), bert-base (random weights, 12 layers, hidden 768).")
 @click.option("--variants", metavar="V1,SHAPE/V2,..", help="pytorch-fp32, onnx-fp32, onnx-int8, tflite-fp32, "
-              "tflite-fp16, tflite-int8 or all, for every shape; SHAPE/NAME for one shape only, e.g. "
+              "tflite-fp16, tflite-int8, tflite-static-int8, onnx-int8-pruned30, tflite-int8-pruned30, "
+              "tflite-int8-pruned50 or all, for every shape; SHAPE/NAME for one shape only, e.g. "
               "bert-base/pytorch-fp32 [default: all].")
 @click.option("--limit", type=int, metavar="N", help="First N sentences of the 2,140-sentence test split [default: all].")
 @click.option("--threads", default=1, show_default=True, help="Intra-op threads of every backend (reported).")
@@ -212,12 +218,18 @@ def vectors(bundle, out):
               "split's longest sentence: 201 tokens).")
 @click.option("--warmup", default=5, show_default=True, help="Untimed sentences per variant after loading.")
 @click.option("--chunk", default=20, show_default=True, help="Sentences per turn when variants take turns.")
-def bench(model, shapes, variants, limit, threads, out, work, reuse, buckets, warmup, chunk):
+@click.option("--compute-limit", "compute_limit", type=int, metavar="L",
+              help="Also time each TFLite int8 bundle's seq_L signature alone against its multiply-accumulates "
+                   "at the nominal int8 rate, the measured GEMM peak and its own GEMMs (L must be a bucket).")
+@click.option("--compute-rounds", type=click.IntRange(1), default=30, show_default=True,
+              help="Alternating timing rounds of --compute-limit.")
+def bench(model, shapes, variants, limit, threads, out, work, reuse, buckets, warmup, chunk, compute_limit,
+          compute_rounds):
     """Time NER end to end, one sentence at a time, like the seed's table; write Markdown, JSON and a chart.
 
     \b
     Every variant (PyTorch fp32 of the checkpoint, and bundles built here: ONNX fp32/int8,
-    TFLite fp32/fp16/int8) runs in its own process over the same test sentences: tokenize +
+    TFLite fp32/fp16/int8/static int8) runs in its own process over the same test sentences: tokenize +
     infer + decode, per sentence. Reported: total seconds, p50/p90 ms, model size on disk, peak
     resident memory, load time, and entity exact-match F1 (trained weights only: random-weight
     shapes are for timing and say so). The variants take turns in chunks, so a noisy machine
@@ -229,6 +241,8 @@ def bench(model, shapes, variants, limit, threads, out, work, reuse, buckets, wa
       mbja-build bench --shapes mobilebert-full,bert-base --limit 200 \\
           --variants mobilebert-full/all,bert-base/pytorch-fp32          # full-size timing, no Hub needed
       mbja-build bench --model ./my-mobilebert-ja-ner --shapes demo,bert-base   # your fine-tune (dir or Hub id)
+      mbja-build bench --shapes mobilebert-full --variants tflite-int8 --limit 20 --compute-limit 128
+                                                            # how far from the CPU's int8 MAC rate
     """
     import shlex
 
@@ -237,6 +251,7 @@ def bench(model, shapes, variants, limit, threads, out, work, reuse, buckets, wa
 
     opts = BenchOptions(model=model, shapes=shapes, variants=variants, limit=limit, threads=threads, out=out,
                         work=work, reuse=reuse, buckets=buckets, warmup=warmup, chunk=chunk,
+                        compute_limit=compute_limit, compute_rounds=compute_rounds,
                         command="mbja-build " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"]
                         else "mbja-build bench")
     result = run_bench(opts, log=lambda s: click.echo(f"mbja-build bench: {s}", err=True))

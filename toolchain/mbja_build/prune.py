@@ -3,8 +3,9 @@
 Importance of head h in layer l is |d loss / d mask[l, h]|, summed over calibration sentences, where
 ``mask`` scales each head's context vector (1.0 = unchanged) and the loss is the cross-entropy of
 the model against its own argmax predictions: no labels are needed, so any real text works (the
-default is the 200 unseen sentences verify uses). Scores are L2-normalised per layer, as in the
-paper, so one global ranking can prune more heads where a layer has many weak ones.
+default is calibration.SAMPLE: 200 training-split sentences, none of which verify judges). Scores
+are L2-normalised per layer, as in the paper, so one global ranking can prune more heads where a
+layer has many weak ones.
 
 transformers 5.x removed ``prune_heads`` and ``head_mask`` from BERT/MobileBERT, so both are done
 here: the mask is a forward hook on each self-attention module, and pruning slices the q/k/v rows
@@ -170,14 +171,15 @@ def prune_checkpoint(ckpt, fraction: float, texts: list[str] | None, workdir: Pa
 
     Returns the report the manifest records under ``"pruning"``.
     """
-    from .verify import default_texts, reference_tokenizer
+    from .calibration import default_calibration_texts
+    from .verify import reference_tokenizer
 
     fraction = check_fraction(fraction)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     _write_tokenizer_files(ckpt, workdir)
     tok = reference_tokenizer(workdir, {"vocab": "vocab.txt", "do_lower_case": ckpt.tokenizer["do_lower_case"]})
-    texts = list(texts) if texts else default_texts()
+    texts = list(texts) if texts else default_calibration_texts()
     encodings = [tok(t, truncation=True, max_length=min(max_length, CALIBRATION_MAX_LENGTH),
                      return_token_type_ids=True) for t in texts]
     model = ckpt.model

@@ -21,7 +21,7 @@ import numpy as np
 
 from mbja_runtime.bundle import MANIFEST, read_manifest
 
-from .errors import BuildError
+from .errors import BuildError, UsageError
 
 #: Thresholds the build and tests hold bundles to. An fp32 export passes if it is within
 #: FP32_MAX_ABS absolutely OR within FP32_MAX_REL of the largest reference logit: on the trained
@@ -47,14 +47,15 @@ def default_texts(limit: int | None = None) -> list[str]:
     return texts[:limit] if limit else texts
 
 
-def read_texts(path: str | os.PathLike) -> list[str]:
+def read_texts(path: str | os.PathLike, option: str = "--texts") -> list[str]:
+    """Non-empty lines of a UTF-8 file; an unreadable or empty file is a usage error of ``option``."""
     p = Path(path)
     try:
         texts = [t for t in p.read_text(encoding="utf-8").splitlines() if t.strip()]
     except (OSError, UnicodeDecodeError) as e:
-        raise BuildError(f"--texts {p}: cannot read it as UTF-8 text ({e})") from None
+        raise UsageError(f"{option} {p}: cannot read it as UTF-8 text ({e})") from None
     if not texts:
-        raise BuildError(f"--texts {p} has no non-empty line")
+        raise UsageError(f"{option} {p} has no non-empty line")
     return texts
 
 
@@ -186,7 +187,7 @@ def task_agreement(entry: dict) -> float | None:
 
 def passes(entry: dict) -> bool:
     """fp32: logits within the absolute or relative bound and task agreement >= 99 %;
-    quantized (int8, fp16): argmax agreement >= 99 % (task agreement is reported)."""
+    quantized (dynamic-int8, static-int8, fp16): argmax agreement >= 99 % (task agreement is reported)."""
     if entry["precision"] == "fp32":
         close = entry["max_abs_diff"] <= FP32_MAX_ABS or entry["max_rel_diff"] <= FP32_MAX_REL
         agreement = task_agreement(entry)

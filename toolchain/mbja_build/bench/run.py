@@ -39,6 +39,8 @@ class BenchOptions:
     reuse: bool = False
     command: str = ""
     data: str | None = None
+    compute_limit: int | None = None   # also time TFLite int8 bundles at this bucket vs the MAC limit
+    compute_rounds: int = 30
     extra: dict = field(default_factory=dict)
 
 
@@ -112,6 +114,8 @@ def run_bench(opts: BenchOptions, log=lambda s: None) -> dict:
 
     if opts.threads < 1 or (opts.limit is not None and opts.limit < 1) or opts.chunk < 1 or opts.warmup < 0:
         raise UsageError("--threads, --limit and --chunk must be >= 1, --warmup >= 0")
+    if opts.compute_limit is not None and str(opts.compute_limit) not in opts.buckets.split(","):
+        raise UsageError(f"--compute-limit {opts.compute_limit} must be one of the TFLite --buckets ({opts.buckets})")
     shape_names = shapes_mod.parse_shapes(opts.shapes)
     pairs = parse_variants(opts.variants, shape_names)
     records = test_records(opts.limit, opts.data)
@@ -176,6 +180,7 @@ def run_bench(opts: BenchOptions, log=lambda s: None) -> dict:
         preds = [{tuple(p) for p in s} for s in row.pop("preds")]
         if row["trained"]:
             row["f1"] = entity_f1(gold, preds)
+    limits = _compute_limits(rows, opts, log) if opts.compute_limit else []
     conditions = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": opts.command,
         "cpu": _cpu(), "cpu_count": os.cpu_count(), "threads": opts.threads, "sentences": len(records),
@@ -185,7 +190,30 @@ def run_bench(opts: BenchOptions, log=lambda s: None) -> dict:
         "loadavg_start": [round(x, 2) for x in load_before], "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         "versions": _versions(), **opts.extra,
     }
-    return {"conditions": conditions, "rows": rows}
+    return {"conditions": conditions, "rows": rows, **({"compute_limit": limits} if opts.compute_limit else {})}
+
+
+def _compute_limits(rows: list[dict], opts: BenchOptions, log) -> list[dict]:
+    """Every measured TFLite int8 bundle, its ``seq_<L>`` signature alone against the MAC limit
+    (compute_limit.py). Runs after the workers have exited, so nothing else competes."""
+    from .compute_limit import measure
+
+    out = []
+    for row in rows:
+        if "error" in row or row["backend"] != "tflite" or not row["precision"].endswith("int8"):
+            continue
+        log(f"compute limit of {row['shape']}/{row['variant']} at length {opts.compute_limit}")
+        entry = {"shape": row["shape"], "model": row["model"], "variant": row["variant"], "prune": row["prune"],
+                 "full_size": row["full_size"], "family": row["family"]}
+        try:
+            config = json.loads((Path(row["path"]) / "config.json").read_text(encoding="utf-8"))
+            entry.update(measure(Path(row["files"][0]), opts.compute_limit, opts.threads, opts.compute_rounds,
+                                 vocab_size=int(config["vocab_size"])).to_dict())
+        except Exception as e:  # e.g. no such bucket: reported in its entry
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            entry["error"] = f"{type(e).__name__}: {first[:300]}"
+        out.append(entry)
+    return out
 
 
 def _prepare_row(shape: shapes_mod.Shape, v: Variant, work: Path, opts: BenchOptions, log) -> dict:

@@ -77,6 +77,7 @@ def random_checkpoint(name: str, dest: Path) -> Path:
         model = transformers.BertForTokenClassification(config)
     else:
         raise UsageError(f"no random shape {name!r}")
+    perturb_norms(model)
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.eval().save_pretrained(tmp)
@@ -86,6 +87,25 @@ def random_checkpoint(name: str, dest: Path) -> Path:
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     return dest
+
+
+def perturb_norms(model) -> None:
+    """Give every NoNorm/LayerNorm a trained-looking scale and shift instead of 1 and 0.
+
+    A fresh model's norms are the identity (weight 1, bias 0), and converters delete what does
+    nothing: TFLite dropped every NoNorm multiply of the full-size MobileBERT (0 MUL ops against
+    6 per layer in the trained demo) and most of its bias adds, while PyTorch still ran them. A
+    timing of such a graph flatters the bundles, so the random shapes carry norms a trained model
+    would have: weight 1 + N(0, 0.1), bias N(0, 0.1).
+    """
+    import torch
+
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for module in model.modules():
+            if type(module).__name__ in ("NoNorm", "LayerNorm"):
+                module.weight.copy_(1 + 0.1 * torch.randn(module.weight.shape, generator=g))
+                module.bias.copy_(0.1 * torch.randn(module.bias.shape, generator=g))
 
 
 def write_padded_vocab(path: Path, size: int) -> None:

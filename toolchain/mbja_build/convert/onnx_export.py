@@ -1,17 +1,29 @@
-"""PyTorch -> ONNX with dynamic batch and sequence axes (torch.onnx dynamo exporter)."""
+"""PyTorch -> ONNX with dynamic batch and sequence axes (torch.onnx dynamo exporter).
+
+MobileBERT is exported folded (``fold_nonorm``): NoNorms inside the linears, projections apart
+(ORT's int8 quantizes a shared input once) and attention as ONNX Runtime's fused
+``com.microsoft.MultiHeadAttention``; measured on the full-size shape, int8, 1 thread, that runs
+~0.81x (32 tokens) / ~0.86x (128 tokens) of the unfolded graph's time.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
 
+from .fold_nonorm import fold_mobilebert
 from .wrapper import INPUT_NAMES, ExportWrapper, sample_inputs
 
 OPSET = 18
 
 
-def export_onnx(model: torch.nn.Module, output: str, out_file: Path, max_length: int, vocab_size: int) -> dict:
-    """Write ``out_file`` and return its interface description for the manifest."""
+def export_onnx(model: torch.nn.Module, output: str, out_file: Path, max_length: int, vocab_size: int,
+                fold: bool = True) -> dict:
+    """Write ``out_file`` and return its interface description for the manifest.
+
+    ``fold=False`` exports the model exactly as transformers runs it (for comparisons)."""
+    if fold:
+        model = fold_mobilebert(model, fuse_projections=False, onnx_attention=True)
     wrapper = ExportWrapper(model, output, cast_to_long=False).eval()
     kwargs = sample_inputs(2, min(16, max_length), torch.long, vocab_size)
     batch = torch.export.Dim("batch", min=1, max=1024)

@@ -14,7 +14,7 @@ public interface Engine : AutoCloseable {
     /** `onnx` or `tflite`, as the manifest's `backend`. */
     public val backend: String
 
-    /** `fp32`, `dynamic-int8` or `fp16`, from the manifest. */
+    /** `fp32`, `dynamic-int8`, `static-int8` (TFLite) or `fp16`, from the manifest. */
     public val precision: String
 
     /** Most tokens one [run] accepts ([CLS] and [SEP] included), or null when only the manifest limits it. */

@@ -1,0 +1,207 @@
+"""`--quantize static-int8`: a full-integer TFLite graph (int8 weights AND activations, calibrated on
+real sentences) that the runtimes load unchanged and that still agrees with fp32.
+
+The tiny model shows the graph, the interfaces and the plumbing; one demo build (slow) shows the
+accuracy on a trained MobileBERT, where a broken attention mask costs ~2 points of agreement.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import read_json
+from mbja_build.build import BuildOptions, build_bundle
+from mbja_build.calibration import MIN_PER_BUCKET, calibration_feeds, default_calibration_texts
+from mbja_build.cli import main
+from mbja_build.errors import UsageError
+
+TINY_BUCKETS = [16, 64]
+
+
+def _ops(path: Path):
+    """(schema, model, [(subgraph, [(op name, op)])]) of a .tflite file."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(Path(path).read_bytes(), 0))
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+
+    def name(op):
+        code = model.operatorCodes[op.opcodeIndex]
+        return names[max(code.builtinCode, code.deprecatedBuiltinCode)]
+
+    return schema, model, [(sg, [(name(op), op) for op in sg.operators]) for sg in model.subgraphs]
+
+
+@pytest.fixture(scope="module")
+def tiny_static(tmp_path_factory, tiny_checkpoint):
+    """Tiny MobileBERT NER, ONNX + TFLite, static-int8 with the default calibration sample."""
+    warned = []
+    out, manifest = build_bundle(
+        BuildOptions(model=str(tiny_checkpoint("mobilebert", "token-classification")), target="all",
+                     quantize="static-int8", buckets=",".join(map(str, TINY_BUCKETS)), max_length=64,
+                     out=tmp_path_factory.mktemp("tiny-static") / "bundle"), warn=warned.append)
+    return out, manifest, warned
+
+
+def test_manifest_records_what_each_model_is(tiny_static):
+    out, manifest, warned = tiny_static
+    precisions = {m["backend"]: m["precision"] for m in manifest["models"]}
+    assert manifest["quantize"] == "static-int8"
+    # ONNX Runtime's static QDQ int8 lost on accuracy and CPU speed: ONNX gets dynamic int8, and says so
+    assert precisions == {"tflite": "static-int8", "onnx": "dynamic-int8"}
+    assert any("static-int8 applies to TFLite only" in w for w in warned)
+    assert read_json(out / "manifest.json")["models"] == manifest["models"]
+
+
+def test_graph_is_full_integer(tiny_static):
+    out, _, _ = tiny_static
+    schema, model, subgraphs = _ops(out / "model.tflite")
+    t = schema.TensorType
+    assert len(subgraphs) == len(TINY_BUCKETS)
+    for sg, ops in subgraphs:
+        heavy = [op for name, op in ops if name in ("FULLY_CONNECTED", "BATCH_MATMUL")]
+        assert heavy
+        for op in heavy:
+            ins = [sg.tensors[i] for i in op.inputs if i >= 0]
+            assert ins[0].type == t.INT8 and ins[1].type == t.INT8 and sg.tensors[op.outputs[0]].type == t.INT8
+            assert all(x.type == t.INT32 for x in ins[2:])                  # biases
+        for name, op in ops:
+            if name == "FULLY_CONNECTED":                                     # weights: int8, per channel
+                w = sg.tensors[op.inputs[1]]
+                assert len(w.quantization.scale) == w.shape[0] > 1
+        # float only where LiteRT has no int8 kernel: the embedding lookups (int8 tables, float
+        # rows, quantized right after) and the one DEQUANTIZE that gives the runtimes float logits
+        floats = [name for name, op in ops if sg.tensors[op.outputs[0]].type == t.FLOAT32]
+        assert sorted(set(floats)) == ["DEQUANTIZE", "EMBEDDING_LOOKUP"] and floats.count("DEQUANTIZE") == 1
+        lookups = [op for name, op in ops if name == "EMBEDDING_LOOKUP"]
+        assert all(sg.tensors[op.inputs[1]].type == t.INT8 for op in lookups)
+
+
+def test_attention_mask_survives_int8(tiny_static):
+    """Every layer has its own mask copy, quantized as {0, a real negative floor}; the quantizer
+    alone records the range [0, 0] (it ignores -inf / float32's minimum) and masking vanishes."""
+    out, _, _ = tiny_static
+    schema, model, subgraphs = _ops(out / "model.tflite")
+    for sg, ops in subgraphs:
+        produced_by = {int(op.outputs[0]): name for name, op in ops}
+        adds = [op for name, op in ops if name == "ADD"]
+        masks = [int(i) for op in adds for i in op.inputs if produced_by.get(int(i)) == "SELECT_V2"]
+        assert len(masks) == len(set(masks)) == 2                         # two layers, two copies
+        for m in masks:
+            q = sg.tensors[m].quantization
+            assert q.zeroPoint[0] == 127 and (-128 - 127) * q.scale[0] < -1e-2
+
+
+def test_interfaces_and_runtime_agree_with_fp32(tiny_static, tiny_task_bundle, test_sentences):
+    from ai_edge_litert.interpreter import Interpreter
+
+    import mbja_runtime
+
+    out, _, _ = tiny_static
+    interpreter = Interpreter(model_path=str(out / "model.tflite"))
+    for length in TINY_BUCKETS:
+        runner = interpreter.get_signature_runner(f"seq_{length}")
+        assert {k: v["dtype"] for k, v in runner.get_input_details().items()} == {
+            "input_ids": np.int32, "attention_mask": np.int32, "token_type_ids": np.int32}
+        assert {k: v["dtype"] for k, v in runner.get_output_details().items()} == {"logits": np.float32}
+
+    static = mbja_runtime.load(out, backend="tflite")
+    fp32 = mbja_runtime.load(tiny_task_bundle("token-classification"), backend="tflite")
+    assert static.backend.precision == "static-int8" and fp32.backend.precision == "fp32"
+    agree = total = 0
+    counts = np.zeros(5)
+    cosines = []
+    for text in test_sentences:
+        a, b = fp32.logits(text), static.logits(text)
+        assert a.shape == b.shape and b.dtype == np.float32
+        agree += int((a.argmax(-1) == b.argmax(-1)).sum())
+        total += a.shape[0]
+        counts += np.bincount(a.argmax(-1), minlength=5)
+        cosines.append(float(a.ravel() @ b.ravel() / (np.linalg.norm(a) * np.linalg.norm(b))))
+    # measured 97.9 %; a model calibrated on [PAD] only got 81 %, below always predicting the
+    # tiny model's majority label (84 %): the bar is above both
+    assert agree / total >= 0.95 > counts.max() / counts.sum()
+    assert min(cosines) > 0.98
+    assert static("東京都に住む山田太郎です。") is not None
+
+
+def test_calibration_feeds_fill_every_bucket(tiny_static):
+    from mbja_runtime.tokenize import Tokenizer
+
+    tok = Tokenizer.from_bundle(tiny_static[0])          # the demo vocabulary and the compiled dictionary
+    texts = default_calibration_texts()
+    assert len(texts) == 200
+    buckets = [32, 64, 128, 256, 512]
+    feeds = calibration_feeds(tok, texts, buckets)
+    natural = [next(b for b in buckets if b >= len(e)) for e in tok.encode_batch(texts, max_length=512)]
+    assert natural.count(256) < MIN_PER_BUCKET and natural.count(512) < MIN_PER_BUCKET   # topped up
+    for k, length in enumerate(buckets):
+        got = feeds[f"seq_{length}"]
+        assert len(got) == max(natural.count(length), MIN_PER_BUCKET)
+        for f in got:
+            assert set(f) == {"input_ids", "attention_mask", "token_type_ids"}
+            assert all(v.dtype == np.int32 and v.shape == (1, length) for v in f.values())
+        # as long as the runtime's inputs of this bucket: more tokens than the bucket below holds
+        below = buckets[k - 1] if k else 0
+        assert all(below < int(f["attention_mask"].sum()) <= length for f in got)
+    # five texts: every bucket still gets some, padded or truncated to its length
+    few = calibration_feeds(tok, texts[:5], [16, 64])
+    assert all(len(v) >= 1 for v in few.values())
+    with pytest.raises(ValueError):
+        calibration_feeds(tok, [], [16])
+
+
+def test_static_int8_without_calibration_inputs_is_refused(tmp_path):
+    from mbja_build.quantize import quantize_tflite
+
+    src = tmp_path / "model.tflite"
+    src.write_bytes(b"")
+    with pytest.raises(UsageError, match="calibration"):
+        quantize_tflite(src, tmp_path / "out.tflite", "static-int8", None)
+    with pytest.raises(UsageError, match="calibration"):
+        quantize_tflite(src, tmp_path / "out.tflite", "static-int8", {"seq_16": []})
+
+
+@pytest.mark.parametrize("content,needle", [("", "no non-empty line"), ("\n  \n", "no non-empty line"),
+                                            (b"\xff\xfe\x00bad", "cannot read it as UTF-8")])
+def test_cli_rejects_unusable_calibration_file(tmp_path, capsys, content, needle):
+    f = tmp_path / "cal.txt"
+    f.write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert main(["--quantize", "static-int8", "--calibration", str(f), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mbja-build: error: --calibration") and needle in err and "\n" not in err
+
+
+def test_cli_calibration_file_missing_and_misplaced(tmp_path, capsys):
+    assert main(["--quantize", "static-int8", "--calibration", str(tmp_path / "nope.txt"),
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "--calibration" in capsys.readouterr().err
+    f = tmp_path / "cal.txt"
+    f.write_text("東京都に住む。\n", encoding="utf-8")
+    assert main(["--quantize", "dynamic-int8", "--calibration", str(f), "--out", str(tmp_path / "y")]) == 2
+    assert "static-int8" in capsys.readouterr().err
+    with pytest.raises(UsageError, match="no non-empty text"):
+        build_bundle(BuildOptions(quantize="static-int8", calibration=["", " "], out=tmp_path / "z"))
+
+
+@pytest.mark.slow
+def test_demo_static_int8_agrees_with_pytorch(tmp_path, test_sentences):
+    """The trained demo: verify's own measure against PyTorch, on the 200 unseen sentences.
+
+    Measured 99.0-99.1 % (dynamic int8: 99.8 %), so the build's 99 % bar passes narrowly; the plain
+    quantizer (mask lost) gave 97.4 %, which this bar catches.
+    """
+    from mbja_build.verify import QUANT_MIN_AGREEMENT, compare, passes
+
+    out, manifest = build_bundle(BuildOptions(target="tflite", quantize="static-int8", buckets="32,64,128",
+                                              max_length=128, out=tmp_path / "demo"))
+    assert manifest["models"][0]["precision"] == "static-int8"
+    report = compare(out, None, test_sentences)
+    entry = report["backends"]["tflite"]
+    print(f"demo static-int8: argmax agreement {entry['argmax_agreement']:.4f}, "
+          f"entity agreement {entry['entity_agreement']:.4f}, size {(out / 'model.tflite').stat().st_size}")
+    assert entry["precision"] == "static-int8" and entry["argmax_agreement"] >= 0.985
+    assert entry["min_cosine"] > 0.98
+    assert passes(entry) == (entry["argmax_agreement"] >= QUANT_MIN_AGREEMENT)

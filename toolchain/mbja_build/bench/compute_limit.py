@@ -1,0 +1,225 @@
+"""How close a bundle's TFLite model runs to the CPU's int8 compute limit at one sequence length.
+
+End-to-end ratios (the main table) say how much faster than PyTorch a bundle is; they cannot say
+how much faster it *could* be. This module answers that for one signature: it counts the
+multiply-accumulates the graph performs (every FULLY_CONNECTED and BATCH_MATMUL, from the tensor
+shapes in the flatbuffer, nothing estimated), times the signature alone (model inference only,
+batch 1, fixed threads), and sets the time against two limits:
+
+- the nominal one, a MAC rate the caller states (the issue's ~190 GMAC/s int8 per core:
+  AVX-512 VNNI, 64 int8 MACs per instruction at ~3 GHz);
+- the measured one: the rate XNNPACK's dynamic-int8 GEMM reaches on this machine, on a single
+  fully-connected layer large enough to hide per-op overheads, built and quantized with the
+  project's own converter and quantizer.
+
+The probe and the model take turns (``rounds`` alternations), so a noisy neighbour slows both.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import statistics
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+#: The issue's nominal int8 rate of one core of the benchmark machine (GMAC/s).
+NOMINAL_GMACS = 190.0
+
+
+@dataclass
+class MacCount:
+    total: int
+    by_op: dict[str, int]
+    ops: dict[str, int] = field(default_factory=dict)    # operator histogram of the signature
+    gemms: dict[tuple[int, int, int], int] = field(default_factory=dict)  # FC (rows, in, out) -> count
+
+
+def _opcode_names() -> dict[int, str]:
+    from ai_edge_litert import schema_py_generated as schema
+
+    return {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+
+
+def _subgraph(model, signature: str):
+    for sig in model.signatureDefs or []:
+        key = sig.signatureKey.decode() if isinstance(sig.signatureKey, bytes) else sig.signatureKey
+        if key == signature:
+            return model.subgraphs[sig.subgraphIndex]
+    keys = [s.signatureKey.decode() if isinstance(s.signatureKey, bytes) else s.signatureKey
+            for s in model.signatureDefs or []]
+    raise KeyError(f"no signature {signature!r} in the model (has: {', '.join(keys)})")
+
+
+def count_macs(model_path: Path, signature: str) -> MacCount:
+    """Multiply-accumulates of one signature's matrix products, from the graph's static shapes.
+
+    FULLY_CONNECTED: rows x in x out, rows = elements of the input / in (the weight is [out, in]).
+    BATCH_MATMUL: batch x M x K x N after the adjoint flags. Elementwise ops are not counted: the
+    nominal limit is a MAC rate, and they are what the gap to it is made of.
+    """
+    import math
+
+    from ai_edge_litert import schema_py_generated as schema
+
+    raw = Path(model_path).read_bytes()
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(raw, 0))
+    graph = _subgraph(model, signature)
+    names = _opcode_names()
+    by_op: Counter[str] = Counter()
+    ops: Counter[str] = Counter()
+    gemms: Counter[tuple[int, int, int]] = Counter()
+    for op in graph.operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        name = names.get(max(code.builtinCode, code.deprecatedBuiltinCode), str(code.builtinCode))
+        ops[name] += 1
+        shapes = [[int(d) for d in graph.tensors[i].shape] for i in op.inputs if i >= 0]
+        if name == "FULLY_CONNECTED":
+            out_dim, in_dim = shapes[1]
+            rows = math.prod(shapes[0]) // in_dim
+            by_op[name] += rows * in_dim * out_dim
+            gemms[(rows, in_dim, out_dim)] += 1
+        elif name == "BATCH_MATMUL":
+            a, b = shapes[0], shapes[1]
+            opts = op.builtinOptions
+            m, k = (a[-1], a[-2]) if getattr(opts, "adjX", False) else (a[-2], a[-1])
+            n = b[-2] if getattr(opts, "adjY", False) else b[-1]
+            batch = math.prod(max(x, y) for x, y in zip(a[:-2], b[:-2])) if len(a) > 2 else 1
+            by_op[name] += batch * m * k * n
+    return MacCount(total=sum(by_op.values()), by_op=dict(by_op), ops=dict(ops), gemms=dict(gemms))
+
+
+class _Runner:
+    """One signature of one .tflite file, fed fixed inputs; ``once()`` returns seconds."""
+
+    def __init__(self, path: Path, signature: str, threads: int, feeds: dict):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        self.run = self.interpreter.get_signature_runner(signature)
+        self.feeds = feeds
+        self.run(**feeds)   # allocate and warm
+
+    def once(self) -> float:
+        t = time.perf_counter()
+        self.run(**self.feeds)
+        return time.perf_counter() - t
+
+
+def model_feeds(length: int, vocab_size: int) -> dict:
+    """A full-length sentence of ordinary ids (no padding), as the timed bucket would see it."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    ids = rng.integers(5, vocab_size, size=(1, length), dtype=np.int32)
+    return {"input_ids": ids, "attention_mask": np.ones((1, length), np.int32),
+            "token_type_ids": np.zeros((1, length), np.int32)}
+
+
+def gemm_signature(shape: tuple[int, int, int]) -> str:
+    return "gemm_{}x{}x{}".format(*shape)
+
+
+#: FC layers per probe signature: one signature call costs ~20 us of Python and interpreter
+#: overhead, as much as a whole 128x128x128 GEMM, so each probe runs many layers per call.
+PROBE_LAYERS = 16
+
+
+def build_gemm_probes(shapes: list[tuple[int, int, int]], out_file: Path, layers: int = PROBE_LAYERS) -> Path:
+    """One dynamic-int8 .tflite with a signature per (rows, in, out) shape, converted and quantized
+    exactly as bundles are: ``layers`` fully-connected layers of that shape read the same input
+    and their outputs are summed (the adds cost ~1 % of the GEMMs), so a call's time / ``layers``
+    is what one FC of that shape costs inside a model."""
+    import litert_torch
+    import torch
+
+    from ..quantize import quantize_tflite
+
+    class Gemms(torch.nn.Module):
+        def __init__(self, in_dim: int, out_dim: int):
+            super().__init__()
+            self.linears = torch.nn.ModuleList(torch.nn.Linear(in_dim, out_dim) for _ in range(layers))
+
+        def forward(self, x):
+            y = self.linears[0](x)
+            for linear in self.linears[1:]:
+                y = y + linear(x)
+            return {"y": y}
+
+    torch.manual_seed(0)
+    converter = None
+    for rows, in_dim, out_dim in shapes:
+        add = litert_torch.signature if converter is None else converter.signature
+        converter = add(gemm_signature((rows, in_dim, out_dim)), Gemms(in_dim, out_dim).eval(),
+                        sample_kwargs={"x": torch.randn(rows, in_dim)})
+    raw = out_file.with_suffix(".fp32.tflite")
+    with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+        converter.convert().export(str(raw))
+    quantize_tflite(raw, out_file, "dynamic-int8")
+    return out_file
+
+
+@dataclass
+class ComputeLimit:
+    signature: str
+    length: int
+    threads: int
+    gmac: float                 # the signature's MACs, in billions
+    macs_by_op: dict
+    ops: dict
+    model_ms: float             # median inference time of the whole signature
+    model_p10_ms: float
+    nominal_gmacs: float
+    nominal_limit_ms: float     # gmac / nominal rate
+    peak_shape: list
+    peak_gmacs: float           # measured dynamic-int8 GEMM rate on a large GEMM (median)
+    peak_limit_ms: float        # gmac / peak rate
+    gemm_ms: float              # the model's own FC shapes, each timed alone, times their counts
+    gemms: list                 # [{"shape": [rows, in, out], "count", "ms" (one call), "gmacs"}]
+    x_nominal: float            # model_ms / nominal_limit_ms: the issue's target (<= 1.2)
+    x_peak: float               # model_ms / peak_limit_ms
+    x_gemm: float               # model_ms / gemm_ms: what everything but the FC GEMMs adds
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def measure(model_path: Path, length: int, threads: int = 1, rounds: int = 30, vocab_size: int = 32768,
+            peak: tuple[int, int, int] = (256, 1024, 1024), nominal_gmacs: float = NOMINAL_GMACS,
+            progress=lambda i, n: None) -> ComputeLimit:
+    """Time signature ``seq_<length>``, a large GEMM and each of the model's FC shapes alone, in
+    alternation (``rounds`` of each), one interpreter per file, ``threads`` threads each."""
+    import numpy as np
+
+    signature = f"seq_{length}"
+    macs = count_macs(model_path, signature)
+    shapes = list(dict.fromkeys([tuple(peak), *macs.gemms]))
+    runners = {signature: _Runner(model_path, signature, threads, model_feeds(length, vocab_size))}
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory(prefix="mbja-gemm-") as tmp:
+        path = build_gemm_probes(shapes, Path(tmp) / "gemm.tflite")
+        for shape in shapes:
+            feeds = {"x": rng.standard_normal(shape[:2]).astype(np.float32)}
+            runners[gemm_signature(shape)] = _Runner(path, gemm_signature(shape), threads, feeds)
+        times: dict[str, list[float]] = {k: [] for k in runners}
+        for i in range(rounds):
+            for key, runner in runners.items():
+                times[key].append(runner.once())
+            progress(i + 1, rounds)
+    med = {k: statistics.median(v) / (1 if k == signature else PROBE_LAYERS) for k, v in times.items()}
+    model_ms = med[signature] * 1e3
+    gmac = macs.total / 1e9
+    rate = lambda shape: shape[0] * shape[1] * shape[2] / med[gemm_signature(shape)] / 1e9  # noqa: E731
+    gemms = [{"shape": list(s), "count": n, "ms": med[gemm_signature(s)] * 1e3, "gmacs": rate(s)}
+             for s, n in sorted(macs.gemms.items(), key=lambda kv: -kv[1])]
+    gemm_ms = sum(g["count"] * g["ms"] for g in gemms)
+    nominal_ms, peak_gmacs = gmac / nominal_gmacs * 1e3, rate(tuple(peak))
+    peak_ms = gmac / peak_gmacs * 1e3
+    return ComputeLimit(
+        signature=signature, length=length, threads=threads, gmac=gmac, macs_by_op=macs.by_op, ops=macs.ops,
+        model_ms=model_ms, model_p10_ms=float(np.percentile(times[signature], 10) * 1e3),
+        nominal_gmacs=nominal_gmacs, nominal_limit_ms=nominal_ms, peak_shape=list(peak), peak_gmacs=peak_gmacs,
+        peak_limit_ms=peak_ms, gemm_ms=gemm_ms, gemms=gemms, x_nominal=model_ms / nominal_ms,
+        x_peak=model_ms / peak_ms, x_gemm=model_ms / gemm_ms)
