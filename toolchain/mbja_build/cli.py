@@ -132,17 +132,12 @@ def verify_cmd(bundle, model, texts_file, backends, write):
     from mbja_runtime.bundle import read_manifest
 
     from .quiet import quiet_libraries
-    from .verify import VerifyError, compare, read_texts, summary, write_report
+    from .verify import read_texts, verify_bundle
 
     read_manifest(bundle)
     texts = read_texts(texts_file) if texts_file is not None else None
     quiet_libraries()
-    report = compare(bundle, model, texts, list(backends) or None)
-    if write:
-        write_report(bundle, report)
-    click.echo(summary(report))
-    if not report["passed"]:
-        raise VerifyError("verification failed: a backend misses its threshold (see above)")
+    verify_bundle(bundle, model, texts, list(backends) or None, write=write, show=click.echo)
 
 
 @cli.command("demo-train")

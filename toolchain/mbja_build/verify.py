@@ -119,8 +119,11 @@ def compare(bundle_dir, model=None, texts: list[str] | None = None, backends: li
     if any(m["backend"] == "tflite" for m in manifest["models"]):
         max_length = min(max_length, max(manifest["buckets"]))
     progress("reference: transformers + PyTorch")
-    encodings = [tok(t, truncation=True, max_length=max_length, return_token_type_ids=True) for t in texts]
-    fits = [len(tok(t)["input_ids"]) <= max_length for t in texts]
+    # one untruncated pass tells which texts fit; only the others are encoded again, truncated
+    encodings = [tok(t, return_token_type_ids=True) for t in texts]
+    fits = [len(e["input_ids"]) <= max_length for e in encodings]
+    encodings = [e if fit else tok(t, truncation=True, max_length=max_length, return_token_type_ids=True)
+                 for t, e, fit in zip(texts, encodings, fits)]
     ours = Tokenizer.from_bundle(bundle_dir, verify=False)
     same_ids = sum(list(ours.encode(t, max_length=max_length).input_ids) == e["input_ids"]
                    for t, e in zip(texts, encodings))
@@ -227,16 +230,21 @@ def write_report(bundle_dir, report: dict) -> None:
 
 
 def verify_bundle(bundle_dir, model=None, texts=None, backends=None, write: bool = True,
-                  progress=lambda s: None, model_name: str | None = None) -> dict:
+                  progress=lambda s: None, model_name: str | None = None, show=None) -> dict:
     """Compare, write the report into the bundle, raise VerifyError when a backend fails.
 
     ``model_name`` replaces the report's ``model`` (e.g. when ``model`` is a temporary directory).
+    ``show``: called with the summary before any failure is raised (the CLI prints it, so the
+    error stays one line); without it the summary goes into the error's message.
     """
     report = compare(bundle_dir, model, texts, backends, progress)
     if model_name is not None:
         report["model"] = model_name
     if write:
         write_report(bundle_dir, report)
+    if show is not None:
+        show(summary(report))
     if not report["passed"]:
-        raise VerifyError(f"bundle {bundle_dir} does not reproduce its checkpoint:\n{summary(report)}")
+        detail = " (see above)" if show is not None else f":\n{summary(report)}"
+        raise VerifyError(f"verification failed: bundle {bundle_dir} does not reproduce its checkpoint{detail}")
     return report

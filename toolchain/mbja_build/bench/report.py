@@ -106,7 +106,7 @@ def markdown(result: dict) -> str:
         lines += ["", "Compute limit: each TFLite int8 bundle's signature alone (inference only, fixed full-length "
                   "input, median of alternating rounds), against its multiply-accumulates (every FULLY_CONNECTED and "
                   "BATCH_MATMUL, counted from the graph) at the nominal int8 rate, at the rate XNNPACK's dynamic-int8 "
-                  "GEMM reaches on a large GEMM here (peak), and against the model's own FC shapes timed alone "
+                  "GEMM reaches on a large GEMM here (peak), and against the model's own FC shapes timed alone as dynamic-int8 GEMMs "
                   "(GEMMs: what every other op adds).", "",
                   "| model | variant | L | GMAC | model ms | nominal limit ms | × nominal | peak GMAC/s "
                   "| × peak | FC GEMMs alone ms | × GEMMs |",
