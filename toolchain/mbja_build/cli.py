@@ -14,7 +14,7 @@ import click
 
 from mbja_runtime.errors import MbjaError
 
-from .errors import BuildError
+from .errors import BuildError, describe
 
 BUILD_HELP = """Convert a MobileBERT/BERT checkpoint into an on-device bundle.
 
@@ -279,8 +279,7 @@ def main(argv=None) -> int:
     except Exception as e:  # a converter crashed: still one line; MBJA_DEBUG=1 shows the traceback
         if os.environ.get("MBJA_DEBUG"):
             raise
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        click.echo(f"mbja-build: error: {type(e).__name__}: {first} (set MBJA_DEBUG=1 for the traceback)", err=True)
+        click.echo(f"mbja-build: error: {describe(e)} (set MBJA_DEBUG=1 for the traceback)", err=True)
         return 1
     return 0
 

@@ -12,3 +12,10 @@ class BuildError(Exception):
 
 class UsageError(BuildError):
     exit_code = 2
+
+
+def describe(e: BaseException, limit: int | None = None) -> str:
+    """``Type: first line of the message`` (just ``Type`` for an empty one): a crash as one line,
+    for the CLI's error and the bench's error rows; ``limit`` caps the message part."""
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0][:limit]}" if lines else type(e).__name__

@@ -4,15 +4,17 @@ End-to-end ratios (the main table) say how much faster than PyTorch a bundle is;
 how much faster it *could* be. This module answers that for one signature: it counts the
 multiply-accumulates the graph performs (every FULLY_CONNECTED and BATCH_MATMUL, from the tensor
 shapes in the flatbuffer, nothing estimated), times the signature alone (model inference only,
-batch 1, fixed threads), and sets the time against two limits:
+batch 1, fixed threads), and sets the time against three references:
 
-- the nominal one, a MAC rate the caller states (the issue's ~190 GMAC/s int8 per core:
+- the nominal limit, a MAC rate the caller states (the issue's ~190 GMAC/s int8 per core:
   AVX-512 VNNI, 64 int8 MACs per instruction at ~3 GHz);
-- the measured one: the rate XNNPACK's dynamic-int8 GEMM reaches on this machine, on a single
-  fully-connected layer large enough to hide per-op overheads, built and quantized with the
-  project's own converter and quantizer.
+- the measured peak: the rate XNNPACK's dynamic-int8 GEMM reaches on this machine on a GEMM large
+  enough to hide per-op overheads;
+- the model's own GEMMs: each FULLY_CONNECTED shape of the signature timed alone, times its count,
+  so what the model spends beyond them is what every other op adds.
 
-The probe and the model take turns (``rounds`` alternations), so a noisy neighbour slows both.
+The probes are built and quantized with the project's own converter and quantizer. Probes and
+model take turns (``rounds`` alternations), so a noisy neighbour slows all of them.
 """
 from __future__ import annotations
 
@@ -44,13 +46,10 @@ def _opcode_names() -> dict[int, str]:
 
 
 def _subgraph(model, signature: str):
-    for sig in model.signatureDefs or []:
-        key = sig.signatureKey.decode() if isinstance(sig.signatureKey, bytes) else sig.signatureKey
-        if key == signature:
-            return model.subgraphs[sig.subgraphIndex]
-    keys = [s.signatureKey.decode() if isinstance(s.signatureKey, bytes) else s.signatureKey
-            for s in model.signatureDefs or []]
-    raise KeyError(f"no signature {signature!r} in the model (has: {', '.join(keys)})")
+    index = {s.signatureKey.decode(): s.subgraphIndex for s in model.signatureDefs or []}
+    if signature not in index:
+        raise KeyError(f"no signature {signature!r} in the model (has: {', '.join(index)})")
+    return model.subgraphs[index[signature]]
 
 
 def count_macs(model_path: Path, signature: str) -> MacCount:
@@ -62,18 +61,17 @@ def count_macs(model_path: Path, signature: str) -> MacCount:
     """
     import math
 
-    from ai_edge_litert import schema_py_generated as schema
+    from ..convert.tflite_flatbuffer import opcode, read_model
 
-    raw = Path(model_path).read_bytes()
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(raw, 0))
+    model, _ = read_model(model_path)
     graph = _subgraph(model, signature)
     names = _opcode_names()
     by_op: Counter[str] = Counter()
     ops: Counter[str] = Counter()
     gemms: Counter[tuple[int, int, int]] = Counter()
     for op in graph.operators:
-        code = model.operatorCodes[op.opcodeIndex]
-        name = names.get(max(code.builtinCode, code.deprecatedBuiltinCode), str(code.builtinCode))
+        code = opcode(model, op)
+        name = names.get(code, str(code))
         ops[name] += 1
         shapes = [[int(d) for d in graph.tensors[i].shape] for i in op.inputs if i >= 0]
         if name == "FULLY_CONNECTED":

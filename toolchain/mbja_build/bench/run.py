@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import UsageError, describe
 from . import shapes as shapes_mod
 from .variants import Variant, build_variant, model_file, parse_variants
 
@@ -210,8 +210,7 @@ def _compute_limits(rows: list[dict], opts: BenchOptions, log) -> list[dict]:
             entry.update(measure(Path(row["files"][0]), opts.compute_limit, opts.threads, opts.compute_rounds,
                                  vocab_size=int(config["vocab_size"])).to_dict())
         except Exception as e:  # e.g. no such bucket: reported in its entry
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            entry["error"] = f"{type(e).__name__}: {first[:300]}"
+            entry["error"] = describe(e, 300)
         out.append(entry)
     return out
 
@@ -231,6 +230,5 @@ def _prepare_row(shape: shapes_mod.Shape, v: Variant, work: Path, opts: BenchOpt
         files = model_file(v, location)
         row.update(path=str(location), files=[str(f) for f in files], size_bytes=sum(f.stat().st_size for f in files))
     except Exception as e:  # a converter crash is a result, reported in its row
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        row["error"] = f"build failed: {type(e).__name__}: {first[:300]}"
+        row["error"] = f"build failed: {describe(e, 300)}"
     return row

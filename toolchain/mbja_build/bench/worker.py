@@ -19,6 +19,8 @@ import os
 import sys
 import time
 
+from ..errors import describe
+
 
 def peak_rss() -> int:
     """This process's peak resident set (VmHWM), in bytes; ru_maxrss where /proc is missing."""
@@ -134,7 +136,7 @@ def main() -> None:
             run(text)
         load_s = time.perf_counter() - t0
     except Exception as e:  # reported as the variant's row, never hidden
-        send({"ok": False, "error": f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"})
+        send({"ok": False, "error": describe(e)})
         return
     send({"ok": True, "load_s": load_s, "rss_after_load": peak_rss()})
     clock = time.perf_counter
