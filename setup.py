@@ -1,18 +1,34 @@
 """mobilebert-ja on-device SDK: build toolchain (mbja_build) and torch-free runtime (mbja_runtime)."""
+import os
+import re
+
 from setuptools import Extension, setup
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+#: The packages whose versions decide a bundle's bytes and the committed test vectors: the build
+#: extra requires exactly the versions constraints.txt pins (its one source), so a plain
+#: `pip install '.[build]'` converts like CI does. The runtime extra keeps ranges: a device runs
+#: any compatible ONNX Runtime / LiteRT.
+BYTES_DECIDING = ("torch", "transformers", "onnx", "onnxscript", "onnxruntime", "litert-torch", "litert-converter",
+                  "ai-edge-quantizer", "ai-edge-litert", "torchao", "numpy", "fugashi", "unidic-lite")
+
+
+def pinned(names):
+    if os.environ.get("MBJA_UNPINNED"):   # scripts/upgrade-pins.sh: resolve the newest, then re-pin
+        return list(names)
+    with open(os.path.join(HERE, "constraints.txt"), encoding="utf-8") as f:
+        pins = dict(m.groups() for m in (re.match(r"([A-Za-z0-9._-]+)==(\S+)$", line.strip()) for line in f) if m)
+    missing = [n for n in names if n not in pins]
+    if missing:
+        raise SystemExit(f"constraints.txt pins none of {missing}; regenerate it (scripts/upgrade-pins.sh)")
+    return [f"{n}=={pins[n]}" for n in names]
+
+
 RUNTIME = ["numpy>=1.24", "onnxruntime>=1.17", "ai-edge-litert>=1.2"]
-BUILD = RUNTIME + [
-    "torch>=2.4",
-    "transformers>=5,<6",
+BUILD = pinned(BYTES_DECIDING) + [
     "safetensors",
-    "onnx>=1.16",
-    "onnxscript",
-    "litert-torch>=0.10",
-    "ai-edge-quantizer",
-    "fugashi>=1.3",
-    "unidic-lite==1.0.8",
     "click>=8.1",
+    "rich>=13",
     "tqdm",
     "matplotlib",
 ]
@@ -32,13 +48,13 @@ setup(
         "mbja_build.bench",
         "mbja_runtime", "mbja_runtime.tokenize", "mbja_runtime.pipelines",
     ],
-    package_data={"mbja_build": ["demo_checkpoint/*", "samples/*"]},
+    package_data={"mbja_build": ["demo_checkpoint/*", "samples/*", "data/*"]},
     # optional C accelerator of the segmenter: without a compiler the install still succeeds and
     # the runtime uses its pure-Python path (mbja_runtime.tokenize.Segmenter.engine says which)
     ext_modules=[Extension("mbja_runtime.tokenize._segment", ["runtime_py/mbja_runtime/tokenize/_segment.c"],
                            optional=True)],
     install_requires=["numpy>=1.24"],
-    extras_require={"runtime": RUNTIME, "build": BUILD, "dev": BUILD + DEV},
+    extras_require={"runtime": RUNTIME, "build": RUNTIME + BUILD, "dev": RUNTIME + BUILD + DEV},
     entry_points={"console_scripts": [
         "mbja-build=mbja_build.cli:main",
         "mbja-run=mbja_runtime.cli:main",

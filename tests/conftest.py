@@ -11,9 +11,57 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+
+# The product must be self-contained: nothing may read a file beside the checkout (such as a
+# ../shared folder that only developers have). An audit hook records every open() under an entry
+# that sat beside the checkout when the session started; the session fails if there was one.
+# Hidden entries and those holding Python itself or the temporary directory are not "beside" it.
+# (.ci/run also runs the suite from a copy with nothing beside it.)
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def _siblings() -> tuple[str, ...]:
+    import tempfile
+
+    if CHECKOUT.parent == Path(CHECKOUT.anchor):
+        return ()   # a checkout directly under "/": its "siblings" are the whole system
+    needed = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix, tempfile.gettempdir(), Path.home())]
+    out = []
+    for entry in CHECKOUT.parent.iterdir():
+        entry = entry.resolve()
+        if entry == CHECKOUT or entry.name.startswith(".") or any(n == entry or entry in n.parents for n in needed):
+            continue
+        out.append(str(entry))
+    return tuple(out)
+
+
+_SIBLINGS = _siblings()
+_outside_reads: list[str] = []
+
+
+def _audit(event, args):
+    if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)) and len(_outside_reads) < 20:
+        try:
+            path = os.path.abspath(os.fsdecode(args[0]))
+        except (TypeError, ValueError):
+            return
+        if any(path == s or path.startswith(s + os.sep) for s in _SIBLINGS):
+            _outside_reads.append(path)
+
+
+if _SIBLINGS:
+    sys.addaudithook(_audit)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _outside_reads:
+        print("\nFAILED: files outside the checkout were opened (the project must be self-contained):\n  "
+              + "\n  ".join(sorted(set(_outside_reads))), file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 from mbja_build.demo import CHECKPOINT_DIR
 from mbja_build.demo.data import load_ner, split

@@ -88,9 +88,12 @@ def validate_options(opts: BuildOptions) -> None:
 
 
 def planned_steps(opts: BuildOptions) -> int:
-    """How many progress() calls build_bundle makes, for a progress bar with a real total."""
+    """How many progress() calls build_bundle makes, for step numbers with a real total.
+
+    Verification is one step for the PyTorch reference and one per backend."""
     per_target = {"onnx": 2, "tflite": 2, "all": 4}
-    return 3 + per_target.get(opts.target, 0) + (1 if opts.verify else 0) + (1 if opts.prune_heads else 0)
+    verify = {"onnx": 2, "tflite": 2, "all": 3}.get(opts.target, 0) if opts.verify else 0
+    return 3 + per_target.get(opts.target, 0) + verify + (1 if opts.prune_heads else 0)
 
 
 def default_out(source: str) -> Path:
@@ -128,12 +131,11 @@ def _calibration_feeds(staged: Path, texts: list[str] | None, buckets: list[int]
 def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s: None,
                  warn: Callable[[str], None] = lambda s: None) -> tuple[Path, dict]:
     validate_options(opts)
+    progress("loading checkpoint")   # first: importing torch alone takes seconds
     from .checkpoint import load_checkpoint
     from .quiet import quiet_libraries
 
     quiet_libraries()
-
-    progress("loading checkpoint")
     ckpt = load_checkpoint(opts.model, opts.task)
     for w in ckpt.warnings:
         warn(w)
@@ -223,10 +225,10 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             # Verified while still staged: a bundle that fails never replaces a good one.
             from .verify import verify_bundle
 
-            progress("verifying against PyTorch")
             # a pruned build names the model, not the temporary directory it was compared through
             name = (f"{ckpt.source} with {pruning['pruning']['heads_after']} of "
                     f"{pruning['pruning']['heads_before']} attention heads") if pruning else None
-            verify_bundle(tmp, reference, opts.verify_texts, model_name=name)
+            verify_bundle(tmp, reference, opts.verify_texts, model_name=name,
+                          progress=lambda step: progress(f"verifying: {step}"))
             manifest = read_manifest(tmp, verify=False)
     return out, manifest

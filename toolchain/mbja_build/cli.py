@@ -15,6 +15,7 @@ import click
 from mbja_runtime.errors import MbjaError
 
 from .errors import BuildError, describe
+from .progress import VERBOSE_ENV, Steps, library_output_to_log
 
 BUILD_HELP = """Convert a MobileBERT/BERT checkpoint into an on-device bundle.
 
@@ -57,9 +58,15 @@ Examples:
               help="Texts, one per line, that calibrate --quantize static-int8 and rank the heads for "
               "--prune-heads (default: 200 training-split sentences of Stockmark's NER set, none of "
               "which --verify uses).")
+@click.option("--quiet", "-q", is_flag=True, help="No step lines on stderr: warnings, errors and the result only.")
+@click.option("--verbose", "-v", is_flag=True, help="Let torch, litert-torch, onnxruntime and TFLite print their own "
+              "warnings, logs and progress bars (hidden by default; MBJA_DEBUG=1 also shows tracebacks).")
 @click.pass_context
 def cli(ctx, model, task, target, quantize, max_length, buckets, out, verify, texts_file, prune_heads,
-        calibration_file):
+        calibration_file, quiet, verbose):
+    ctx.obj = {"quiet": quiet}
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"   # also for the bench's worker processes
     if ctx.invoked_subcommand is not None:
         return
     from .build import BuildOptions, build_bundle, validate_options
@@ -78,24 +85,11 @@ def cli(ctx, model, task, target, quantize, max_length, buckets, out, verify, te
                         max_length=max_length, buckets=buckets, out=out, verify=verify, verify_texts=texts,
                         prune_heads=prune_heads, calibration=calibration)
     validate_options(opts)
-    from tqdm import tqdm
-
     from .build import planned_steps
 
-    bar = tqdm(total=planned_steps(opts), desc="mbja-build", unit="step", file=sys.stderr,
-               bar_format="{desc} [{n_fmt}/{total_fmt}] {postfix} ({elapsed})", disable=None)
-
-    def progress(msg):
-        bar.set_postfix_str(msg)
-        bar.update(1)
-
-    def warn(msg):
-        bar.write(f"mbja-build: warning: {msg}", file=sys.stderr)
-
-    try:
-        path, manifest = build_bundle(opts, progress=progress, warn=warn)
-    finally:
-        bar.close()
+    with library_output_to_log("mbja-build") as err, \
+            Steps("mbja-build", planned_steps(opts), err, quiet=quiet) as steps:
+        path, manifest = build_bundle(opts, progress=steps.step, warn=lambda m: steps.note(f"warning: {m}"))
     models = ", ".join(f"{m['file']} ({m['precision']})" for m in manifest["models"])
     click.echo(f"bundle written to {path}: {manifest['task']}, {models}, buckets {manifest['buckets']}")
     if manifest.get("verify"):
@@ -114,7 +108,8 @@ def cli(ctx, model, task, target, quantize, max_length, buckets, out, verify, te
               help="Check only this backend (repeatable; default: every model in the bundle).")
 @click.option("--write/--no-write", default=True, show_default=True,
               help="Store the report in the bundle as verify.json (listed in the manifest).")
-def verify_cmd(bundle, model, texts_file, backends, write):
+@click.pass_obj
+def verify_cmd(obj, bundle, model, texts_file, backends, write):
     """Prove a bundle reproduces its PyTorch checkpoint on real text.
 
     \b
@@ -134,15 +129,24 @@ def verify_cmd(bundle, model, texts_file, backends, write):
     from .quiet import quiet_libraries
     from .verify import read_texts, verify_bundle
 
-    read_manifest(bundle)
+    manifest = read_manifest(bundle)
     texts = read_texts(texts_file) if texts_file is not None else None
     quiet_libraries()
-    verify_bundle(bundle, model, texts, list(backends) or None, write=write, show=click.echo)
+    shown = []   # printed once stdout is ours again, before a failure's error line
+    n = 1 + len([m for m in manifest["models"] if not backends or m["backend"] in backends])
+    try:
+        with library_output_to_log("mbja-build verify") as err, \
+                Steps("mbja-build verify", n, err, quiet=obj["quiet"]) as steps:
+            verify_bundle(bundle, model, texts, list(backends) or None, write=write, show=shown.append,
+                          progress=steps.step)
+    finally:
+        for text in shown:
+            click.echo(text)
 
 
 @cli.command("demo-train")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Checkpoint directory to write.")
-@click.option("--data", type=click.Path(path_type=Path), help="ner.json (default: shared/data/ner.json above cwd).")
+@click.option("--data", type=click.Path(path_type=Path), help="ner.json or ner.json.gz [default: $MBJA_NER_JSON, else the copy shipped in the package].")
 @click.option("--epochs", default=30, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 def demo_train(out, data, epochs, seed):
@@ -213,12 +217,16 @@ def vectors(bundle, out):
               "split's longest sentence: 201 tokens).")
 @click.option("--warmup", default=5, show_default=True, help="Untimed sentences per variant after loading.")
 @click.option("--chunk", default=20, show_default=True, help="Sentences per turn when variants take turns.")
+@click.option("--data", type=click.Path(path_type=Path), metavar="FILE",
+              help="ner.json or ner.json.gz whose fixed test split is timed and scored "
+              "[default: $MBJA_NER_JSON, else the copy shipped in the package].")
 @click.option("--compute-limit", "compute_limit", type=int, metavar="L",
               help="Also time each TFLite int8 bundle's seq_L signature alone against its multiply-accumulates "
                    "at the nominal int8 rate, the measured GEMM peak and its own GEMMs (L must be a bucket).")
 @click.option("--compute-rounds", type=click.IntRange(1), default=30, show_default=True,
               help="Alternating timing rounds of --compute-limit.")
-def bench(model, shapes, variants, limit, threads, out, work, reuse, buckets, warmup, chunk, compute_limit,
+@click.pass_obj
+def bench(obj, model, shapes, variants, limit, threads, out, work, reuse, buckets, warmup, chunk, data, compute_limit,
           compute_rounds):
     """Time NER end to end, one sentence at a time, like the seed's table; write Markdown, JSON and a chart.
 
@@ -245,11 +253,13 @@ def bench(model, shapes, variants, limit, threads, out, work, reuse, buckets, wa
     from .bench.report import markdown, write
 
     opts = BenchOptions(model=model, shapes=shapes, variants=variants, limit=limit, threads=threads, out=out,
-                        work=work, reuse=reuse, buckets=buckets, warmup=warmup, chunk=chunk,
+                        work=work, reuse=reuse, buckets=buckets, warmup=warmup, chunk=chunk, data=data,
                         compute_limit=compute_limit, compute_rounds=compute_rounds,
                         command="mbja-build " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"]
                         else "mbja-build bench")
-    result = run_bench(opts, log=lambda s: click.echo(f"mbja-build bench: {s}", err=True))
+    with library_output_to_log("mbja-build bench") as err, \
+            Steps("mbja-build bench", stream=err, quiet=obj["quiet"], live=False) as steps:
+        result = run_bench(opts, log=lambda s: None if obj["quiet"] else steps.note(s))
     paths = write(result, Path(out))
     click.echo(markdown(result))
     click.echo("written: " + ", ".join(str(p) for p in paths.values()))

@@ -11,6 +11,12 @@ import warnings
 
 
 def quiet_libraries() -> None:
+    """Filters for what goes through Python (warnings, logging, transformers' bars); a no-op with
+    --verbose / MBJA_DEBUG. The C++ half is contained by progress.library_output_to_log."""
+    from .progress import verbose
+
+    if verbose():
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GLOG_minloglevel", "2")
     warnings.filterwarnings("ignore", category=FutureWarning)

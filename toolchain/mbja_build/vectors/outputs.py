@@ -116,7 +116,11 @@ def model_vectors(bundle_dir: Path) -> dict:
         case = {"kind": kind, **_encoding(text, enc), "logits": f32(m.logits(text)),
                 "results": {a: m(text, aggregation=a) for a in AGGREGATIONS}}
         cases.append(case)
+    from ..verify import FP32_MAX_ABS, FP32_MAX_REL
+
     return {"task": m.task, "max_length": m.max_length, "labels": [m.id2label[i] for i in range(len(m.id2label))],
+            # how close another engine's logits must be: max(abs, rel * max|logit| of the case)
+            "tolerance": {"fp32_max_abs": FP32_MAX_ABS, "fp32_max_rel": FP32_MAX_REL},
             "model_sha256": m.manifest["files"][m.manifest["models"][0]["file"]]["sha256"], "cases": cases,
             **retasked_vectors(Path(bundle_dir), sample[:5] + [t for t in ODD_TEXTS if t] + longs[:1])}
 
