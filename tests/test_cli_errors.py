@@ -119,3 +119,10 @@ def test_help_teaches():
     assert proc.returncode == 0
     for word in ("--model", "--quantize", "--buckets", "demo", "Examples"):
         assert word in proc.stdout
+
+
+def test_outlier_twin_of_a_non_mobilebert_is_a_usage_error(tmp_path, tiny_checkpoint):
+    proc = run_cli("outlier-twin", "--model", str(tiny_checkpoint("bert", "token-classification")),
+                   "--out", str(tmp_path / "twin"))
+    assert_one_line_error(proc, 2, "MobileBERT")
+    assert not (tmp_path / "twin").exists()

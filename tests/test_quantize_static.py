@@ -180,8 +180,8 @@ def test_cli_calibration_file_missing_and_misplaced(tmp_path, capsys):
     assert "--calibration" in capsys.readouterr().err
     f = tmp_path / "cal.txt"
     f.write_text("東京都に住む。\n", encoding="utf-8")
-    assert main(["--quantize", "dynamic-int8", "--calibration", str(f), "--out", str(tmp_path / "y")]) == 2
-    assert "static-int8" in capsys.readouterr().err
+    assert main(["--quantize", "none", "--calibration", str(f), "--out", str(tmp_path / "y")]) == 2
+    assert "--calibration is for int8" in capsys.readouterr().err
     with pytest.raises(UsageError, match="no non-empty text"):
         build_bundle(BuildOptions(quantize="static-int8", calibration=["", " "], out=tmp_path / "z"))
 
@@ -190,8 +190,9 @@ def test_cli_calibration_file_missing_and_misplaced(tmp_path, capsys):
 def test_demo_static_int8_agrees_with_pytorch(tmp_path, test_sentences):
     """The trained demo: verify's own measure against PyTorch, on the 200 unseen sentences.
 
-    Measured 99.0-99.1 % (dynamic int8: 99.8 %), so the build's 99 % bar passes narrowly; the plain
-    quantizer (mask lost) gave 97.4 %, which this bar catches.
+    Measured 99.0-99.1 % over all positions (dynamic int8: 99.8 %); the plain quantizer (mask
+    lost) gave 97.4 %. The gate judges decisive positions (verify.decisive), where the bar must
+    hold; the build's own verify already enforced it, this checks the report says so.
     """
     from mbja_build.verify import QUANT_MIN_AGREEMENT, compare, passes
 
@@ -204,4 +205,5 @@ def test_demo_static_int8_agrees_with_pytorch(tmp_path, test_sentences):
           f"entity agreement {entry['entity_agreement']:.4f}, size {(out / 'model.tflite').stat().st_size}")
     assert entry["precision"] == "static-int8" and entry["argmax_agreement"] >= 0.985
     assert entry["min_cosine"] > 0.98
-    assert passes(entry) == (entry["argmax_agreement"] >= QUANT_MIN_AGREEMENT)
+    assert entry["decisive_positions"] > 0.9 * entry["positions"]       # the demo decides most tokens
+    assert entry["decisive_agreement"] >= QUANT_MIN_AGREEMENT and passes(entry)

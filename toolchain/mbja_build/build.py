@@ -32,9 +32,11 @@ class BuildOptions:
     verify: bool = False          # the CLI turns it on (--no-verify to skip)
     verify_texts: list[str] | None = None
     prune_heads: float | None = None     # fraction of attention heads to drop (see prune.py)
-    # texts that calibrate static-int8 and rank heads for pruning (default: calibration.SAMPLE,
-    # training-split sentences, never verify's)
+    # texts that calibrate static-int8, judge the int8 repair and rank heads for pruning (default:
+    # calibration.SAMPLE, training-split sentences, never verify's)
     calibration: list[str] | None = None
+    repair: bool = True           # accuracy-driven int8 (repair.py); False: quantize once, let verify judge
+    int8_target: float | None = None     # decisive argmax agreement the repair aims at (default: verify's bar)
 
 
 def parse_buckets(spec: str | None, max_length: int) -> list[int]:
@@ -78,9 +80,12 @@ def validate_options(opts: BuildOptions) -> None:
         from .prune import check_fraction
 
         check_fraction(opts.prune_heads)
+    if opts.int8_target is not None and not 0 < opts.int8_target <= 1:
+        raise UsageError("--int8-target must be a share in (0, 1], e.g. 0.99")
     if opts.calibration is not None:
-        if opts.prune_heads is None and opts.quantize != "static-int8":
-            raise UsageError("--calibration is for --quantize static-int8 and --prune-heads; give one of them")
+        if opts.prune_heads is None and opts.quantize not in ("static-int8", "dynamic-int8"):
+            raise UsageError("--calibration is for int8 (--quantize dynamic-int8 / static-int8) and --prune-heads; "
+                             "give one of them")
         if not any(t.strip() for t in opts.calibration):
             raise UsageError("--calibration has no non-empty text")
     if opts.out is not None:
@@ -94,6 +99,12 @@ def planned_steps(opts: BuildOptions) -> int:
     per_target = {"onnx": 2, "tflite": 2, "all": 4}
     verify = {"onnx": 2, "tflite": 2, "all": 3}.get(opts.target, 0) if opts.verify else 0
     return 3 + per_target.get(opts.target, 0) + verify + (1 if opts.prune_heads else 0)
+
+
+def int8_target(opts: BuildOptions) -> float:
+    from .verify import QUANT_MIN_AGREEMENT
+
+    return QUANT_MIN_AGREEMENT if opts.int8_target is None else opts.int8_target
 
 
 def default_out(source: str) -> Path:
@@ -118,14 +129,29 @@ def _copy_dictionary(dst: Path) -> None:
     os.chmod(dst, 0o755)
 
 
-def _calibration_feeds(staged: Path, texts: list[str] | None, buckets: list[int]) -> dict:
-    """static-int8's calibration inputs, tokenized by the tokenizer already staged in the bundle."""
+def _staged_tokenizer(staged: Path):
     from mbja_runtime.tokenize import Tokenizer
 
-    from .calibration import calibration_feeds, default_calibration_texts
+    return Tokenizer.from_files(staged / VOCAB, staged / DICTIONARY, staged / TOKENIZER, verify=False)
 
-    tok = Tokenizer.from_files(staged / VOCAB, staged / DICTIONARY, staged / TOKENIZER, verify=False)
-    return calibration_feeds(tok, [t for t in texts if t.strip()] if texts else default_calibration_texts(), buckets)
+
+def _calibration_texts(texts: list[str] | None) -> list[str]:
+    from .calibration import default_calibration_texts
+
+    return [t for t in texts if t.strip()] if texts else default_calibration_texts()
+
+
+def _calibration_feeds(staged: Path, texts: list[str] | None, buckets: list[int]) -> dict:
+    """static-int8's calibration inputs, tokenized by the tokenizer already staged in the bundle."""
+    from .calibration import calibration_feeds
+
+    return calibration_feeds(_staged_tokenizer(staged), _calibration_texts(texts), buckets)
+
+
+def _repair_inputs(staged: Path, texts: list[str] | None, max_length: int) -> list:
+    """The int8 repair's judging inputs: calibration texts' token ids, at most ``max_length``."""
+    return [e.input_ids for e in _staged_tokenizer(staged).encode_batch(_calibration_texts(texts),
+                                                                         max_length=max_length)]
 
 
 def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s: None,
@@ -172,16 +198,36 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
 
             progress("exporting ONNX")
             raw = tmp / "model.fp32-export.onnx"
-            info = export_onnx(ckpt.model, task.output, raw, max_length, vocab_size)
-            progress("quantizing ONNX" if ONNX_MODE[opts.quantize] != "none" else "writing ONNX")
-            precision = quantize_onnx(raw, tmp / "model.onnx", opts.quantize)
+
+            def export(model, path):
+                return export_onnx(model, task.output, path, max_length, vocab_size)
+
+            info = export(ckpt.model, raw)
+            repair = {}
+            if ONNX_MODE[opts.quantize] == "dynamic-int8" and opts.repair:
+                from mbja_runtime.backends import OnnxBackend
+
+                from .int8_error import onnx_ranking
+                from .repair import Route, search
+
+                route = Route("onnx", export,
+                              lambda src, dst, ops: quantize_onnx(src, dst, opts.quantize, ops, keep_src=True),
+                              lambda path, _info, inputs: onnx_ranking(path, inputs),
+                              lambda path, fields: OnnxBackend(path, fields))
+                precision, record = search(route, ckpt.model, raw, info, tmp / "model.onnx",
+                                           _repair_inputs(tmp, opts.calibration, max_length), int8_target(opts),
+                                           progress)
+                repair = {"int8": record}
+            else:
+                progress("quantizing ONNX" if ONNX_MODE[opts.quantize] != "none" else "writing ONNX")
+                precision = quantize_onnx(raw, tmp / "model.onnx", opts.quantize)
             if opts.quantize == "fp16":
                 warn("fp16 applies to TFLite only; the ONNX model stays fp32 (ORT runs fp16 slower on CPU)")
             elif opts.quantize == "static-int8":
                 warn("static-int8 applies to TFLite only; the ONNX model is dynamic-int8 (ORT's static QDQ "
                      "int8 missed the 99 % argmax agreement and ran 3.4x slower than dynamic on CPU)")
             models.append({"backend": "onnx", "file": "model.onnx", "precision": precision,
-                           "batch": "dynamic", "sequence": "dynamic", **info})
+                           "batch": "dynamic", "sequence": "dynamic", **info, **repair})
         if opts.target in ("tflite", "all"):
             from .convert.tflite_compact import strip_internal_names
             from .convert.tflite_export import export_tflite
@@ -189,14 +235,35 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
 
             progress(f"converting to TFLite ({len(buckets)} signatures)")
             raw = tmp / "model.fp32-export.tflite"
-            info = export_tflite(ckpt.model, task.output, raw, buckets, vocab_size)
+
+            def export(model, path):
+                return export_tflite(model, task.output, path, buckets, vocab_size)
+
+            info = export(ckpt.model, raw)
             calibration = None
             if opts.quantize == "static-int8":
                 calibration = _calibration_feeds(tmp, opts.calibration, buckets)
-            progress("quantizing TFLite" if opts.quantize != "none" else "writing TFLite")
-            precision = quantize_tflite(raw, tmp / "model.tflite", opts.quantize, calibration)
+            repair = {}
+            if opts.quantize in ("dynamic-int8", "static-int8") and opts.repair:
+                from mbja_runtime.backends import TFLiteBackend
+
+                from .int8_error import tflite_ranking
+                from .repair import Route, search
+
+                route = Route("tflite", export,
+                              lambda src, dst, ops: quantize_tflite(src, dst, opts.quantize, calibration, ops,
+                                                                    keep_src=True),
+                              lambda path, fields, inputs: tflite_ranking(path, fields["signatures"], inputs),
+                              lambda path, fields: TFLiteBackend(path, fields))
+                precision, record = search(route, ckpt.model, raw, info, tmp / "model.tflite",
+                                           _repair_inputs(tmp, opts.calibration, buckets[-1]), int8_target(opts),
+                                           progress)
+                repair = {"int8": record}
+            else:
+                progress("quantizing TFLite" if opts.quantize != "none" else "writing TFLite")
+                precision = quantize_tflite(raw, tmp / "model.tflite", opts.quantize, calibration)
             strip_internal_names(tmp / "model.tflite")
-            models.append({"backend": "tflite", "file": "model.tflite", "precision": precision, **info})
+            models.append({"backend": "tflite", "file": "model.tflite", "precision": precision, **info, **repair})
 
         progress("writing bundle")
         body_labels = {}

@@ -55,15 +55,21 @@ Examples:
 @click.option("--prune-heads", type=float, metavar="FRACTION",
               help="Drop this fraction (0-1) of attention heads, least important first (Michel et al. 2019).")
 @click.option("--calibration", "calibration_file", type=click.Path(path_type=Path), metavar="FILE",
-              help="Texts, one per line, that calibrate --quantize static-int8 and rank the heads for "
-              "--prune-heads (default: 200 training-split sentences of Stockmark's NER set, none of "
-              "which --verify uses).")
+              help="Texts, one per line, that calibrate --quantize static-int8, judge the int8 repair and "
+              "rank the heads for --prune-heads (default: 200 training-split sentences of Stockmark's NER "
+              "set, none of which --verify uses).")
+@click.option("--repair/--no-repair", default=True, show_default=True,
+              help="int8: measure against fp32 on the --calibration texts and, below --int8-target, repair "
+              "(migrate outlier residual channels, then keep the most damaged matmuls in float) until it "
+              "passes; --no-repair quantizes once and lets --verify judge.")
+@click.option("--int8-target", type=float, metavar="SHARE",
+              help="Decisive argmax agreement with fp32 the int8 repair must reach [default: 0.99, verify's bar].")
 @click.option("--quiet", "-q", is_flag=True, help="No step lines on stderr: warnings, errors and the result only.")
 @click.option("--verbose", "-v", is_flag=True, help="Let torch, litert-torch, onnxruntime and TFLite print their own "
               "warnings, logs and progress bars (hidden by default; MBJA_DEBUG=1 also shows tracebacks).")
 @click.pass_context
 def cli(ctx, model, task, target, quantize, max_length, buckets, out, verify, texts_file, prune_heads,
-        calibration_file, quiet, verbose):
+        calibration_file, repair, int8_target, quiet, verbose):
     ctx.obj = {"quiet": quiet}
     if verbose:
         os.environ[VERBOSE_ENV] = "1"   # also for the bench's worker processes
@@ -83,7 +89,7 @@ def cli(ctx, model, task, target, quantize, max_length, buckets, out, verify, te
         calibration = read_texts(calibration_file, option="--calibration")
     opts = BuildOptions(model=model, task=task, target=target, quantize=quantize,
                         max_length=max_length, buckets=buckets, out=out, verify=verify, verify_texts=texts,
-                        prune_heads=prune_heads, calibration=calibration)
+                        prune_heads=prune_heads, calibration=calibration, repair=repair, int8_target=int8_target)
     validate_options(opts)
     from .build import planned_steps
 
@@ -92,6 +98,11 @@ def cli(ctx, model, task, target, quantize, max_length, buckets, out, verify, te
         path, manifest = build_bundle(opts, progress=steps.step, warn=lambda m: steps.note(f"warning: {m}"))
     models = ", ".join(f"{m['file']} ({m['precision']})" for m in manifest["models"])
     click.echo(f"bundle written to {path}: {manifest['task']}, {models}, buckets {manifest['buckets']}")
+    for m in manifest["models"]:
+        if m.get("int8"):
+            from .repair import summary as repair_summary
+
+            click.echo(f"{m['file']}: {repair_summary(m['int8'])}")
     if manifest.get("verify"):
         from .verify import summary
 
@@ -157,6 +168,39 @@ def demo_train(out, data, epochs, seed):
     click.echo(f"entity F1 {metrics['f1']:.4f} on {metrics['test_sentences']} test sentences -> {out}")
 
 
+@cli.command("outlier-twin")
+@click.option("--model", metavar="DIR", help="MobileBERT token-classification checkpoint [default: the demo].")
+@click.option("--out", type=click.Path(path_type=Path), required=True, metavar="DIR", help="Checkpoint directory to write.")
+@click.option("--channels", type=click.IntRange(1), default=3, show_default=True, help="Residual channels to scale.")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=100.0, show_default=True,
+              help="Factor those channels carry (10-1000: the range real MobileBERT checkpoints show).")
+@click.option("--seed", default=0, show_default=True, help="Which channels (seeded choice).")
+def outlier_twin(model, out, channels, scale, seed):
+    """Write a checkpoint with the same fp32 function but real MobileBERT's int8 trouble.
+
+    \b
+    A few residual-stream channels carry --scale times their values (every reader's weights
+    divided by it, so the logits do not change): the huge NoNorm activations of real checkpoints
+    that broke int8 in the wild (tensorflow#44306). Build it to see what plain int8 and the
+    accuracy-driven repair do:
+      mbja-build outlier-twin --scale 1000 --out /tmp/twin
+      mbja-build --model /tmp/twin --quantize dynamic-int8 --out /tmp/twin-bundle
+    """
+    from .bundle import check_output_dir, staging_dir
+    from .demo import CHECKPOINT_DIR
+    from .quiet import quiet_libraries
+    from .residual_scale import write_outlier_twin
+
+    check_output_dir(out)
+    src = Path(model) if model else CHECKPOINT_DIR
+    if not (src / "config.json").is_file():
+        raise click.BadParameter(f"{src} has no config.json", param_hint="--model")
+    quiet_libraries()
+    with library_output_to_log("mbja-build outlier-twin"), staging_dir(out) as tmp:
+        write_outlier_twin(src, tmp, channels, scale, seed)
+    click.echo(f"outlier twin of {model or 'the demo'} written to {out}: {channels} residual channel(s) x{scale:g}")
+
+
 @cli.command("dictionary")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Directory to write.")
 def dictionary(out):
@@ -180,7 +224,9 @@ def dictionary(out):
               help="Bundle to take the vectors from (the Kotlin tests run the same bundle).")
 @click.option("--out", type=click.Path(path_type=Path), metavar="DIR",
               help="Where to write them [default: android-demo/sdk/src/test/resources/vectors].")
-def vectors(bundle, out):
+@click.option("--model-only", is_flag=True, help="Only the model outputs (model_<task>.json.gz), e.g. of a "
+              "repaired int8 bundle for the Kotlin tests; needs --out.")
+def vectors(bundle, out, model_only):
     """Write the shared test vectors the Kotlin SDK's JVM tests compare against.
 
     Token ids and offsets for every ner.json sentence and the adversarial set; logits and decoded
@@ -191,7 +237,9 @@ def vectors(bundle, out):
     from .vectors import DEFAULT_OUT, write_vectors
 
     read_manifest(bundle)
-    written = write_vectors(bundle, out or DEFAULT_OUT)
+    if model_only and out is None:
+        raise click.BadParameter("--model-only writes beside the committed vectors only with --out", param_hint="--out")
+    written = write_vectors(bundle, out or DEFAULT_OUT, model_only=model_only)
     click.echo(f"{len(written)} vector files written to {out or DEFAULT_OUT}")
 
 

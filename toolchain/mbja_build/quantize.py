@@ -29,8 +29,9 @@ def _check(mode: str) -> None:
         raise UsageError(f"unknown quantization {mode!r}; choose one of: {', '.join(PRECISIONS)}")
 
 
-def quantize_onnx(src: Path, dst: Path, mode: str) -> str:
-    """Returns the precision actually written (see ``ONNX_MODE``)."""
+def quantize_onnx(src: Path, dst: Path, mode: str, float_ops: list[str] | tuple = (), keep_src: bool = False) -> str:
+    """Returns the precision actually written (see ``ONNX_MODE``). ``float_ops``: node names left
+    in float (the repair search's fallback); ``keep_src``: leave ``src`` for another attempt."""
     _check(mode)
     if ONNX_MODE[mode] == "none":
         src.replace(dst)
@@ -38,15 +39,19 @@ def quantize_onnx(src: Path, dst: Path, mode: str) -> str:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logging.getLogger("onnxruntime").setLevel(logging.ERROR)
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
-    src.unlink()
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
+                     nodes_to_exclude=list(float_ops))
+    if not keep_src:
+        src.unlink()
     return "dynamic-int8"
 
 
-def quantize_tflite(src: Path, dst: Path, mode: str, calibration: dict[str, list[dict]] | None = None) -> str:
+def quantize_tflite(src: Path, dst: Path, mode: str, calibration: dict[str, list[dict]] | None = None,
+                    float_ops: list[str] | tuple = (), keep_src: bool = False) -> str:
     """Quantize the RAW litert-torch export (before ``strip_internal_names``: the quantizer keys
     tensors by name). ``calibration`` ({signature: [feeds]}, see calibration.py) is required by
-    ``static-int8`` and ignored otherwise."""
+    ``static-int8`` and ignored otherwise. ``float_ops``: output tensor names of FULLY_CONNECTED
+    ops left in float (the repair search's fallback); ``keep_src``: leave ``src`` for another attempt."""
     _check(mode)
     if mode == "none":
         src.replace(dst)
@@ -54,22 +59,36 @@ def quantize_tflite(src: Path, dst: Path, mode: str, calibration: dict[str, list
     from ai_edge_quantizer import qtyping, quantizer, recipe
 
     if mode == "static-int8":
-        result = _static_int8(src, calibration)
+        result = _static_int8(src, calibration, float_ops)
     else:
         qt = quantizer.Quantizer(str(src))
         if mode == "dynamic-int8":
             qt.load_quantization_recipe(recipe.dynamic_wi8_afp32())
+            _keep_float(qt, float_ops)
         else:  # fp16
             qt.add_weight_only_config(regex=".*", operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
                                       num_bits=16, algorithm_key=recipe.AlgorithmName.FLOAT_CASTING)
         with contextlib.redirect_stdout(io.StringIO()):
             result = qt.quantize(enable_progress_bar=False, enable_progress_report=False)
     result.export_model(str(dst), overwrite=True)
-    src.unlink()
+    if not keep_src:
+        src.unlink()
     return PRECISIONS[mode]
 
 
-def _static_int8(src: Path, calibration: dict[str, list[dict]] | None):
+def _keep_float(qt, float_ops) -> None:
+    """Recipe entries, added last so they win, that leave the named FULLY_CONNECTED ops unquantized."""
+    import re
+
+    from ai_edge_quantizer import qtyping
+    from ai_edge_quantizer.algorithm_manager import AlgorithmName
+
+    for name in float_ops:
+        qt.update_quantization_recipe(f"^{re.escape(name)}$", qtyping.TFLOperationName.FULLY_CONNECTED,
+                                      algorithm_key=AlgorithmName.NO_QUANTIZE)
+
+
+def _static_int8(src: Path, calibration: dict[str, list[dict]] | None, float_ops=()):
     """int8 weights (per channel) and int8 activations for every op the quantizer supports, float
     logits out (the runtimes read float32), int32 token inputs untouched. The embedding tables are
     int8 too, looked up into float and quantized right after (LiteRT has no int8-out lookup; the
@@ -99,6 +118,7 @@ def _static_int8(src: Path, calibration: dict[str, list[dict]] | None):
     qt.add_static_config(".*", ops.ALL_SUPPORTED, activation_num_bits=8, weight_num_bits=8)
     qt.add_dynamic_config(".*", ops.EMBEDDING_LOOKUP, num_bits=8)
     qt.update_quantization_recipe(".*", ops.OUTPUT, algorithm_key=AlgorithmName.NO_QUANTIZE)
+    _keep_float(qt, float_ops)
     # the quantizer's progress bars go to stderr and cannot be turned off for calibration
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         ranges = qt.calibrate({sig: list(feeds) for sig, feeds in calibration.items()})

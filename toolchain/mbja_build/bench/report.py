@@ -78,30 +78,46 @@ def _fmt(x, spec: str, dash: str = "–") -> str:
     return dash if x is None else format(x, spec)
 
 
+def _repair_cell(rec: dict | None) -> str:
+    if not rec:
+        return "–"
+    if rec["chosen"] == "plain":
+        return "none needed"
+    done = [f"{rec['migrated_channels']} ch. migrated"] if rec["migrated_channels"] else []
+    done += [f"{rec['float_ops']} ops float"] if rec["float_ops"] else []
+    before, after = rec["plain_decisive_agreement"], rec["decisive_agreement"]
+    return ", ".join(done) + (f" ({before:.1%} → {after:.1%})" if before is not None and after is not None else "")
+
+
 def markdown(result: dict) -> str:
     c = result["conditions"]
     lines = [f"Benchmark: NER, one sentence at a time (tokenize + infer + decode), n={c['sentences']:,} sentences "
              f"of the {c['split']}; {c['threads']} thread(s); {c['cpu']} ({c['cpu_count']} logical CPUs, shared); "
              f"{c['date']}.", "",
              "| model | variant | size MB | total s | p50 ms | p90 ms | × own PyTorch | × BERT-base PyTorch "
-             "| peak RSS MB | load s | entity F1 |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| peak RSS MB | load s | entity F1 | same entities as fp32 | int8 repair |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in result["rows"]:
         if not _ok(r):
             lines.append(f"| {r['model']} | {r['variant']} | {_fmt(r.get('size_bytes') and r['size_bytes'] / 1e6, '.1f')} "
-                         f"| **{r['error']}** | | | | | | | |")
+                         f"| **{r['error']}** | | | | | | | | | |")
             continue
         f1 = f"{r['f1']['f1'] * 100:.2f} %" if "f1" in r else "n/a (random)"
         lines.append(
             f"| {r['model']} | {r['variant']} | {r['size_bytes'] / 1e6:.1f} | {r['total_s']:.2f} | {r['p50_ms']:.2f} "
             f"| {r['p90_ms']:.2f} | {_fmt(r.get('speedup_vs_pytorch'), '.2f')} | {_fmt(r.get('speedup_vs_bert_base'), '.2f')} "
-            f"| {r['peak_rss_bytes'] / 1e6:.0f} | {r['load_s']:.1f} | {f1} |")
+            f"| {r['peak_rss_bytes'] / 1e6:.0f} | {r['load_s']:.1f} | {f1} "
+            f"| {_fmt(r.get('same_as_fp32') and r['same_as_fp32'] * 100, '.1f')}{' %' if 'same_as_fp32' in r else ''} "
+            f"| {_repair_cell(r.get('int8'))} |")
     lines += ["", f"Conditions: `{c['command']}`; warm-up {c['warmup']} sentences per variant (untimed, after load); "
               f"sentences handed to the variants in interleaved chunks of {c['chunk']}; TFLite buckets {c['buckets']}; "
               f"load average {c['loadavg_start']} at start, {c['loadavg_end']} at end; "
               + ", ".join(f"{k} {v}" for k, v in c["versions"].items()) + ".",
               "Size: the model file (bundle rows) or the weights (PyTorch). Peak RSS: VmHWM of the process that "
-              "ran only that variant (interpreter, libraries, model, tokenizer). Ratios: within this run only."]
+              "ran only that variant (interpreter, libraries, model, tokenizer). Ratios: within this run only. "
+              "Same entities as fp32: sentences whose entity list equals the same backend's fp32 row (else PyTorch "
+              "fp32). int8 repair: what the build did (decisive argmax agreement with fp32 on 200 calibration "
+              "sentences, before → after)."]
     if result.get("compute_limit"):
         lines += ["", "Compute limit: each TFLite int8 bundle's signature alone (inference only, fixed full-length "
                   "input, median of alternating rounds), against its multiply-accumulates (every FULLY_CONNECTED and "

@@ -177,9 +177,10 @@ def run_bench(opts: BenchOptions, log=lambda s: None) -> dict:
         lat = np.asarray(row["latencies"])
         row.update(sentences=len(lat), total_s=float(lat.sum()), mean_ms=float(lat.mean() * 1e3),
                    p50_ms=float(np.percentile(lat, 50) * 1e3), p90_ms=float(np.percentile(lat, 90) * 1e3))
-        preds = [{tuple(p) for p in s} for s in row.pop("preds")]
+        row["preds"] = [{tuple(p) for p in s} for s in row["preds"]]
         if row["trained"]:
-            row["f1"] = entity_f1(gold, preds)
+            row["f1"] = entity_f1(gold, row["preds"])
+    _agreement_with_fp32(rows)
     limits = _compute_limits(rows, opts, log) if opts.compute_limit else []
     conditions = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": opts.command,
@@ -191,6 +192,35 @@ def run_bench(opts: BenchOptions, log=lambda s: None) -> dict:
         "versions": _versions(), **opts.extra,
     }
     return {"conditions": conditions, "rows": rows, **({"compute_limit": limits} if opts.compute_limit else {})}
+
+
+def int8_record(bundle: Path, backend: str) -> dict:
+    """What the build's int8 repair did to this row's model, in a few numbers (empty if nothing)."""
+    manifest = json.loads((Path(bundle) / "manifest.json").read_text(encoding="utf-8"))
+    for m in manifest["models"]:
+        if m["backend"] == backend and m.get("int8"):
+            rec = m["int8"]
+            first, last = rec["attempts"][0], rec["attempts"][-1]
+            return {"int8": {"chosen": rec["chosen"], "plain_decisive_agreement": first.get("decisive_agreement"),
+                             "decisive_agreement": last.get("decisive_agreement"),
+                             "migrated_channels": len(rec.get("migrated_channels", [])),
+                             "float_ops": len(rec.get("float_ops", []))}}
+    return {}
+
+
+def _agreement_with_fp32(rows: list[dict]) -> None:
+    """``same_as_fp32``: the share of sentences whose entities equal those of the same shape's fp32
+    row of the same backend (PyTorch fp32 when that backend has none): what quantization, pruning
+    or repair changed, measured on the benchmark's own sentences. Drops the per-sentence predictions."""
+    done = {(r["shape"], r["backend"], r["variant"]): r for r in rows if "preds" in r}
+    for r in done.values():
+        ref = done.get((r["shape"], r["backend"], f"{r['backend']}-fp32")) or \
+            done.get((r["shape"], "pytorch", "pytorch-fp32"))
+        if ref is not None and ref is not r:
+            r["same_as_fp32"] = sum(a == b for a, b in zip(r["preds"], ref["preds"])) / max(len(r["preds"]), 1)
+            r["same_as_fp32_reference"] = ref["variant"]
+    for r in rows:
+        r.pop("preds", None)
 
 
 def _compute_limits(rows: list[dict], opts: BenchOptions, log) -> list[dict]:
@@ -229,6 +259,8 @@ def _prepare_row(shape: shapes_mod.Shape, v: Variant, work: Path, opts: BenchOpt
             row["build_s"] = time.perf_counter() - t0
         files = model_file(v, location)
         row.update(path=str(location), files=[str(f) for f in files], size_bytes=sum(f.stat().st_size for f in files))
+        if v.backend != "pytorch":
+            row.update(int8_record(location, v.backend))
     except Exception as e:  # a converter crash is a result, reported in its row
         row["error"] = f"build failed: {describe(e, 300)}"
     return row

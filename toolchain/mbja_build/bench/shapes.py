@@ -35,7 +35,12 @@ MOBILEBERT_FULL = dict(hidden_size=512, embedding_size=128, true_hidden_size=128
 BERT_BASE = dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
                  max_position_embeddings=512, type_vocab_size=2)
 
-SHAPES = ("demo", "mobilebert-full", "bert-base")
+#: Outlier twins (residual_scale.py): 3 residual channels x s, fp32 function unchanged; what real
+#: MobileBERT checkpoints look like to a quantizer. name -> (base shape, s).
+TWINS = {"demo-outlier100": ("demo", 100.0), "demo-outlier1000": ("demo", 1000.0),
+         "mobilebert-full-outlier100": ("mobilebert-full", 100.0)}
+SHAPES = ("demo", *[t for t, (b, _) in TWINS.items() if b == "demo"], "mobilebert-full",
+          *[t for t, (b, _) in TWINS.items() if b == "mobilebert-full"], "bert-base")
 TOKENIZER_CONFIG = json.loads((CHECKPOINT_DIR / "tokenizer_config.json").read_text(encoding="utf-8"))
 
 
@@ -146,7 +151,19 @@ def trained_checkpoint(model: str | None, work: Path) -> tuple[str, Path]:
 def prepare(names: list[str], model: str | None, work: Path) -> list[Shape]:
     shapes = []
     for name in names:
-        if name == "demo":
+        if name in TWINS:
+            base_name, scale = TWINS[name]
+            (base,) = prepare([base_name], model, work)
+            dest = work / "checkpoints" / name
+            if not (dest / "config.json").is_file():
+                from ..residual_scale import write_outlier_twin
+
+                write_outlier_twin(base.path, dest, 3, scale)
+            label = f"{base.label.split(' (')[0]} outlier twin (3 channels x{scale:g})"
+            if not base.trained:
+                label += " (random weights: timing only)"
+            shapes.append(Shape(name, label, dest, base.trained, base.family, base.full_size))
+        elif name == "demo":
             label, path = trained_checkpoint(model, work)
             family = json.loads((path / "config.json").read_text(encoding="utf-8")).get("model_type", "mobilebert")
             full = label != "demo"   # a user's real fine-tune is full size; the demo is not

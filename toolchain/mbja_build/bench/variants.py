@@ -21,6 +21,7 @@ class Variant:
     precision: str             # what the table shows
     description: str
     prune: float | None = None  # mbja-build --prune-heads fraction (attention heads dropped before export)
+    repair: bool = True        # mbja-build --repair (accuracy-driven int8); False: plain int8 as earlier releases
 
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
@@ -30,6 +31,12 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("tflite-fp32", "tflite", "none", "fp32", "bundle, LiteRT"),
     Variant("tflite-fp16", "tflite", "fp16", "fp16", "bundle, LiteRT, fp16 weights"),
     Variant("tflite-int8", "tflite", "dynamic-int8", "dynamic-int8", "bundle, LiteRT, dynamic_wi8_afp32"),
+    # int8 without the accuracy-driven repair: what the plain quantizers give (on an outlier
+    # checkpoint the repaired variant above is the comparison that matters).
+    Variant("onnx-int8-norepair", "onnx", "dynamic-int8", "dynamic-int8", "bundle, ONNX Runtime, "
+            "quantize_dynamic, no repair", repair=False),
+    Variant("tflite-int8-norepair", "tflite", "dynamic-int8", "dynamic-int8", "bundle, LiteRT, "
+            "dynamic_wi8_afp32, no repair", repair=False),
     # Full-integer (int8 weights and activations) for NPU/DSP delegates; on a CPU it shows what that costs.
     Variant("tflite-static-int8", "tflite", "static-int8", "static-int8", "bundle, LiteRT, static int8 "
             "(weights and activations, calibrated on 200 training-split sentences)"),
@@ -80,7 +87,7 @@ def build_variant(variant: Variant, checkpoint: Path, out: Path, buckets: str, r
     buckets, max_length = ",".join(lengths), int(lengths[-1])
     path, _ = build_bundle(BuildOptions(model=str(checkpoint), target=variant.backend, quantize=variant.quantize,
                                         max_length=max_length, buckets=buckets, out=out, verify=False,
-                                        prune_heads=variant.prune))
+                                        prune_heads=variant.prune, repair=variant.repair))
     return Path(path)
 
 

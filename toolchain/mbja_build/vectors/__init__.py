@@ -12,10 +12,13 @@ from pathlib import Path
 DEFAULT_OUT = Path(__file__).resolve().parents[3] / "android-demo" / "sdk" / "src" / "test" / "resources" / "vectors"
 
 
-def write_vectors(bundle_dir, out_dir=DEFAULT_OUT) -> list[Path]:
-    """Write every vector file for ``bundle_dir`` into ``out_dir``; return the paths written."""
+def write_vectors(bundle_dir, out_dir=DEFAULT_OUT, model_only: bool = False) -> list[Path]:
+    """Write every vector file for ``bundle_dir`` into ``out_dir`` (``model_only``: the model
+    outputs alone, e.g. of another bundle than the demo); return the paths written."""
     from . import outputs, tokens
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if model_only:
+        return outputs.write(Path(bundle_dir), out, model_only=True)
     return tokens.write(Path(bundle_dir), out) + outputs.write(Path(bundle_dir), out)

@@ -116,11 +116,13 @@ def model_vectors(bundle_dir: Path) -> dict:
         case = {"kind": kind, **_encoding(text, enc), "logits": f32(m.logits(text)),
                 "results": {a: m(text, aggregation=a) for a in AGGREGATIONS}}
         cases.append(case)
-    from ..verify import FP32_MAX_ABS, FP32_MAX_REL
+    from ..verify import DECISIVE_MARGIN, FP32_MAX_ABS, FP32_MAX_REL, QUANT_MIN_AGREEMENT
 
     return {"task": m.task, "max_length": m.max_length, "labels": [m.id2label[i] for i in range(len(m.id2label))],
             # how close another engine's logits must be: max(abs, rel * max|logit| of the case)
             "tolerance": {"fp32_max_abs": FP32_MAX_ABS, "fp32_max_rel": FP32_MAX_REL},
+            # how another engine's int8 logits are judged (docs/bundle-format.md, "The int8 gate")
+            "int8_gate": {"decisive_margin": DECISIVE_MARGIN, "min_decisive_agreement": QUANT_MIN_AGREEMENT},
             "model_sha256": m.manifest["files"][m.manifest["models"][0]["file"]]["sha256"], "cases": cases,
             **retasked_vectors(Path(bundle_dir), sample[:5] + [t for t in ODD_TEXTS if t] + longs[:1])}
 
@@ -226,9 +228,10 @@ def postprocess_vectors(bundle_dir: Path) -> dict:
             "windows": windows}
 
 
-def write(bundle_dir: Path, out_dir: Path) -> list[Path]:
-    """Write ``model_<task>.json.gz`` and ``postprocess.json.gz`` into ``out_dir``."""
+def write(bundle_dir: Path, out_dir: Path, model_only: bool = False) -> list[Path]:
+    """Write ``model_<task>.json.gz`` and (unless ``model_only``) ``postprocess.json.gz`` into ``out_dir``."""
     model = model_vectors(Path(bundle_dir))
-    name = f"model_{model['task'].replace('-', '_')}.json.gz"
-    post = postprocess_vectors(Path(bundle_dir))
-    return [_dump(model, Path(out_dir) / name), _dump(post, Path(out_dir) / "postprocess.json.gz")]
+    written = [_dump(model, Path(out_dir) / f"model_{model['task'].replace('-', '_')}.json.gz")]
+    if not model_only:
+        written.append(_dump(postprocess_vectors(Path(bundle_dir)), Path(out_dir) / "postprocess.json.gz"))
+    return written
