@@ -18,7 +18,7 @@ from mbja_build.convert.onnx_export import export_onnx
 from mbja_build.demo import CHECKPOINT_DIR
 from mbja_build.int8_error import onnx_ranking
 from mbja_build.quantize import quantize_onnx
-from mbja_build.repair import RepairError, Route, fallback_counts, search
+from mbja_build.repair import REPAIR_TARGET, RepairError, Route, fallback_counts, search
 from mbja_build.residual_scale import outlier_scales, residual_absmax, write_outlier_twin
 from mbja_build.verify import Agreement, fp32_tolerance, quantized_passes
 
@@ -121,8 +121,10 @@ def test_gate_judges_decisions_not_ties(calibration_inputs, tmp_path):
 def test_search_leaves_a_healthy_model_untouched(demo_model, calibration_inputs, tmp_path):
     route, raw, info = exported(demo_model, tmp_path)
     quantize_onnx(raw, tmp_path / "today.onnx", "dynamic-int8", keep_src=True)
-    precision, record = search(route, demo_model, raw, info, tmp_path / "model.onnx", calibration_inputs, 0.99)
+    precision, record = search(route, demo_model, raw, info, tmp_path / "model.onnx", calibration_inputs,
+                               REPAIR_TARGET)
     assert precision == "dynamic-int8" and record["chosen"] == "plain" and len(record["attempts"]) == 1
+    assert record["target_reached"]
     assert record["float_ops"] == [] and "migrated_channels" not in record
     assert (tmp_path / "model.onnx").read_bytes() == (tmp_path / "today.onnx").read_bytes()
     assert not raw.exists()
@@ -131,9 +133,10 @@ def test_search_leaves_a_healthy_model_untouched(demo_model, calibration_inputs,
 def test_migration_repairs_the_twin(twin, calibration_inputs, tmp_path):
     model = twin(1000)
     route, raw, info = exported(model, tmp_path)
-    precision, record = search(route, model, raw, info, tmp_path / "model.onnx", calibration_inputs, 0.99)
+    precision, record = search(route, model, raw, info, tmp_path / "model.onnx", calibration_inputs,
+                               REPAIR_TARGET)
     plain, final = record["attempts"][0], record["attempts"][-1]
-    assert not quantized_passes(plain) and quantized_passes(final) and record["chosen"] == "migrate"
+    assert not quantized_passes(plain) and quantized_passes(final, REPAIR_TARGET) and record["chosen"] == "migrate"
     scaled = set(torch.nonzero(outlier_scales(model.config.hidden_size, 3, 1000) > 1).flatten().tolist())
     assert scaled <= {c["channel"] for c in record["migrated_channels"]}
     assert record["float_ops"] == []
@@ -160,11 +163,24 @@ def test_float_fallback_lists_exactly_what_stayed_float(twin, calibration_inputs
     assert all(f["error"] > 0.5 for f in record["float_ops"])    # the outlier readers, nothing else
 
 
-def test_unreachable_target_fails_with_every_attempt(twin, calibration_inputs, tmp_path):
+def test_unreachable_aim_keeps_the_best_attempt_above_the_floor(twin, calibration_inputs, tmp_path):
+    model = twin(1000)
+    route, raw, info = exported(model, tmp_path)
+    precision, record = search(route, model, raw, info, tmp_path / "model.onnx", calibration_inputs, 1.0,
+                               migrate=False)
+    assert not record["target_reached"] and record["floor"] == 0.99
+    chosen = next(a for a in record["attempts"] if a["name"] == record["chosen"])
+    passing = [a for a in record["attempts"] if quantized_passes(a, 0.99)]
+    assert chosen["decisive_agreement"] == max(a["decisive_agreement"] for a in passing) < 1.0
+    assert _float_matmuls(tmp_path / "model.onnx") == {f["op"] for f in record["float_ops"]}
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]      # no attempt or export left behind
+
+
+def test_unreachable_floor_fails_with_every_attempt(twin, calibration_inputs, tmp_path):
     model = twin(1000)
     route, raw, info = exported(model, tmp_path)
     with pytest.raises(RepairError) as err:
-        search(route, model, raw, info, tmp_path / "model.onnx", calibration_inputs, 1.0, migrate=False)
+        search(route, model, raw, info, tmp_path / "model.onnx", calibration_inputs, 1.0, migrate=False, floor=1.0)
     message = str(err.value)
     ranking = onnx_ranking(_reexport(route, model, tmp_path), calibration_inputs)
     names = ["plain"] + [f"float{k}" for k in fallback_counts([e for _, e in ranking])]
@@ -185,3 +201,17 @@ def test_fallback_counts_follow_the_cliff():
     assert fallback_counts(errors) == [1, 2, 4, 8, 16, 19]
     assert fallback_counts([0.01] * 9) == [1, 2]
     assert fallback_counts([]) == []
+
+
+@pytest.mark.parametrize("model_type,task", [("mobilebert", "sequence-classification"), ("bert", "token-classification")])
+def test_models_migration_cannot_transform_go_straight_to_the_fallback(tiny_checkpoint, calibration_inputs,
+                                                                      model_type, task):
+    """No crash and no half-applied rescaling: such models skip step 2 (their heads or norms are
+    not the residual-stream layout residual_scale.py knows)."""
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    from mbja_build.repair import migration_scales
+
+    auto = AutoModelForSequenceClassification if task == "sequence-classification" else AutoModelForTokenClassification
+    model = auto.from_pretrained(tiny_checkpoint(model_type, task)).eval()
+    assert migration_scales(model, calibration_inputs[:10]) is None

@@ -36,7 +36,7 @@ class BuildOptions:
     # calibration.SAMPLE, training-split sentences, never verify's)
     calibration: list[str] | None = None
     repair: bool = True           # accuracy-driven int8 (repair.py); False: quantize once, let verify judge
-    int8_target: float | None = None     # decisive argmax agreement the repair aims at (default: verify's bar)
+    int8_target: float | None = None     # decisive argmax agreement the repair aims at (repair.REPAIR_TARGET)
 
 
 def parse_buckets(spec: str | None, max_length: int) -> list[int]:
@@ -102,9 +102,9 @@ def planned_steps(opts: BuildOptions) -> int:
 
 
 def int8_target(opts: BuildOptions) -> float:
-    from .verify import QUANT_MIN_AGREEMENT
+    from .repair import REPAIR_TARGET
 
-    return QUANT_MIN_AGREEMENT if opts.int8_target is None else opts.int8_target
+    return REPAIR_TARGET if opts.int8_target is None else opts.int8_target
 
 
 def default_out(source: str) -> Path:

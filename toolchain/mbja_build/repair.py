@@ -31,6 +31,13 @@ import numpy as np
 
 from .errors import BuildError
 
+#: What the repair aims at by default: decisive argmax agreement with fp32 on the calibration texts.
+#: Stricter than verify's pass bar (99 %) on purpose: measured on the demo, healthy int8 reaches
+#: 99.99 % (ONNX 100 %, TFLite 99.988 %), while the TFLite outlier twin (x100) reached 99.76 % and
+#: changed the entities of 40 % of the sentences; migration costs no speed, so a model that passes
+#: the bar but sits well below what int8 can do is repaired too. A model no attempt brings to
+#: the aim keeps its best attempt that meets the bar (``search``'s floor).
+REPAIR_TARGET = 0.999
 #: A residual channel is an outlier when its calibrated max |value| exceeds this many times the
 #: median channel's; migration brings it down to exactly that level.
 OUTLIER_RATIO = 4.0
@@ -78,14 +85,12 @@ def migration_scales(model, inputs: list[np.ndarray]) -> tuple[object, list[dict
     the model cannot be migrated or has no outlier channel."""
     import torch
 
-    from .residual_scale import residual_absmax
-    from .errors import UsageError
+    from .residual_scale import residual_absmax, supports
 
-    batches = ({"input_ids": torch.as_tensor(np.asarray(ids, dtype=np.int64))[None]} for ids in inputs)
-    try:
-        absmax = residual_absmax(model, batches)
-    except UsageError:
+    if not supports(model):
         return None
+    batches = ({"input_ids": torch.as_tensor(np.asarray(ids, dtype=np.int64))[None]} for ids in inputs)
+    absmax = residual_absmax(model, batches)
     level = OUTLIER_RATIO * float(absmax.median())
     if level <= 0:
         return None
@@ -99,70 +104,89 @@ def migration_scales(model, inputs: list[np.ndarray]) -> tuple[object, list[dict
 
 
 def search(route: Route, model, raw: Path, info: dict, dst: Path, inputs: list[np.ndarray], target: float,
-           progress: Callable[[str], None] = lambda s: None, migrate: bool = True) -> tuple[str, dict]:
+           progress: Callable[[str], None] = lambda s: None, migrate: bool = True,
+           floor: float | None = None) -> tuple[str, dict]:
     """Write the int8 model of ``raw`` (the fp32 export of ``model``) to ``dst``; returns
-    (precision, record for the manifest). ``raw`` is consumed. ``migrate=False`` skips step 2
-    (for models whose owner wants the weights exactly as trained, and to test step 3 alone)."""
-    from .residual_scale import rescale_residual
-    from .verify import quantized_passes
+    (precision, record for the manifest). ``raw`` is consumed.
 
+    The search stops at the first attempt that reaches ``target``; when none does, it keeps the
+    best attempt that still meets ``floor`` (default: verify's bar, QUANT_MIN_AGREEMENT) and says
+    so in the record (``target_reached``); below the floor everywhere it raises RepairError.
+    ``migrate=False`` skips step 2 (for owners who want the weights exactly as trained, and to
+    test step 3 alone)."""
+    from .residual_scale import rescale_residual
+    from .verify import QUANT_MIN_AGREEMENT, quantized_passes
+
+    floor = min(QUANT_MIN_AGREEMENT if floor is None else floor, target)
     work = raw.parent
     reference, fp32_ms = _run_all(route.open(raw, info), inputs)
-    record = {"target": target, "texts": len(inputs), "fp32_ms_per_text": round(fp32_ms, 3),
+    record = {"target": target, "floor": floor, "texts": len(inputs), "fp32_ms_per_text": round(fp32_ms, 3),
               "fp32_size_bytes": raw.stat().st_size, "attempts": []}
+    ranking: list = []
+    sources = [raw]                    # fp32 exports made here, deleted at the end
+    kept: dict = {}                    # the best attempt meeting the floor but not the target
 
-    def attempt(name: str, source: Path, float_ops: list, **detail) -> bool:
+    def finish(out: Path, entry: dict, precision: str, float_ops: list, migrated: bool, reached: bool):
+        out.replace(dst)
+        errors = dict(ranking)
+        record.update(chosen=entry["name"], precision=precision, target_reached=reached,
+                      float_ops=[{"op": op, "error": round(errors.get(op, 0.0), 5)} for op in float_ops])
+        if not migrated:
+            record.pop("migrated_channels", None)
+        for p in sources:
+            p.unlink(missing_ok=True)
+        if kept and kept["out"] != out:
+            kept["out"].unlink(missing_ok=True)
+        return precision, record
+
+    def attempt(name: str, source: Path, float_ops: list, migrated: bool, **detail):
         out = work / f"{dst.stem}.{name}{dst.suffix}"
         precision = route.quantize(source, out, list(float_ops))
         entry = {"name": name, **detail, "float_ops": len(float_ops), **_measure(route, out, info, inputs, reference)}
         record["attempts"].append(entry)
-        ok = quantized_passes(entry, target)
-        if ok:
-            out.replace(dst)
-            errors = dict(ranking)
-            record.update(chosen=name, precision=precision,
-                          float_ops=[{"op": op, "error": round(errors.get(op, 0.0), 5)} for op in float_ops])
+        if quantized_passes(entry, target):
+            return finish(out, entry, precision, float_ops, migrated, True)
+        if quantized_passes(entry, floor) and (not kept or _score(entry) > _score(kept["entry"])):
+            if kept:
+                kept["out"].unlink(missing_ok=True)
+            kept.update(out=out, entry=entry, precision=precision, float_ops=list(float_ops), migrated=migrated)
         else:
             out.unlink()
-        return ok
+        return None
 
-    ranking: list = []
     progress(f"{route.backend} int8: plain")
-    if attempt("plain", raw, []):
-        raw.unlink()
-        return record["precision"], record
-    best, best_agreement = raw, record["attempts"][-1]
+    done = attempt("plain", raw, [], False)
+    if done:
+        return done
+    best, best_entry, best_migrated = raw, record["attempts"][-1], False
 
     migration = migration_scales(model, inputs) if migrate else None
     if migration is not None:
         scales, channels = migration
         progress(f"{route.backend} int8: migrating {len(channels)} outlier channel(s)")
         migrated_raw = work / f"{raw.stem}.migrated{raw.suffix}"
+        sources.append(migrated_raw)
         route.export(rescale_residual(model, scales), migrated_raw)
         record["migrated_channels"] = channels
-        if attempt("migrate", migrated_raw, [], channels=len(channels)):
-            raw.unlink(), migrated_raw.unlink()
-            return record["precision"], record
-        if _score(record["attempts"][-1]) >= _score(best_agreement):
-            best, best_agreement = migrated_raw, record["attempts"][-1]
-        else:
-            migrated_raw.unlink()
-            record.pop("migrated_channels")
+        done = attempt("migrate", migrated_raw, [], True, channels=len(channels))
+        if done:
+            return done
+        if _score(record["attempts"][-1]) >= _score(best_entry):
+            best, best_entry, best_migrated = migrated_raw, record["attempts"][-1], True
 
     progress(f"{route.backend} int8: ranking matmuls by simulated int8 error")
     ranking[:] = route.rank(best, info, inputs)
     for k in fallback_counts([err for _, err in ranking]):
         progress(f"{route.backend} int8: {k} op(s) in float")
-        prefix = "migrate+" if best is not raw else ""
-        if attempt(f"{prefix}float{k}", best, [op for op, _ in ranking[:k]]):
-            for p in {raw, best}:
-                p.unlink(missing_ok=True)
-            if best is raw:
-                record.pop("migrated_channels", None)
-            return record["precision"], record
-    for p in {raw, best}:
+        done = attempt(f"{'migrate+' if best_migrated else ''}float{k}", best, [op for op, _ in ranking[:k]],
+                       best_migrated)
+        if done:
+            return done
+    if kept:
+        return finish(kept["out"], kept["entry"], kept["precision"], kept["float_ops"], kept["migrated"], False)
+    for p in sources:
         p.unlink(missing_ok=True)
-    raise RepairError(f"{route.backend} int8 missed {target:.1%} decisive argmax agreement with fp32 on "
+    raise RepairError(f"{route.backend} int8 missed {floor:.2%} decisive argmax agreement with fp32 on "
                       f"{len(inputs)} calibration texts in every attempt: " + "; ".join(
                           f"{a['name']} {_fmt(a)}" for a in record["attempts"])
                       + " (--no-repair builds the plain int8 model anyway; verify will judge it)")
@@ -174,6 +198,10 @@ def fallback_counts(errors: list[float]) -> list[int]:
     counts = {2 ** i for i in range(limit.bit_length()) if 2 ** i <= limit}
     counts |= {sum(e > t for e in errors) for t in ERROR_STEPS}
     return sorted(k for k in counts if 0 < k <= limit)
+
+
+def chosen_attempt(record: dict) -> dict:
+    return next(a for a in record["attempts"] if a["name"] == record["chosen"])
 
 
 def _score(entry: dict) -> float:
@@ -190,15 +218,18 @@ def _fmt(entry: dict) -> str:
 def summary(record: dict) -> str:
     """Two lines for the CLI: what was done and what it cost."""
     attempts = record["attempts"]
-    plain, final = attempts[0], attempts[-1]
+    plain, final = attempts[0], chosen_attempt(record)
+    missed = "" if record.get("target_reached", True) else f", short of the {record['target']:.2%} aimed at"
     if record["chosen"] == "plain":
-        return f"int8 as is: {_fmt(plain)} decisive agreement on {record['texts']} calibration texts (no repair needed)"
+        return (f"int8 as is: {_fmt(plain)} decisive agreement on {record['texts']} calibration texts "
+                + ("(no repair needed)" if not missed else f"(no repair did better{missed})"))
     done = []
     if record.get("migrated_channels"):
         done.append(f"{len(record['migrated_channels'])} residual channel(s) migrated")
     if record["float_ops"]:
         done.append(f"{len(record['float_ops'])} matmul(s) left in float")
-    return (f"int8 repaired ({', '.join(done)}): decisive agreement {_fmt(plain)} -> {_fmt(final)} on "
+    return (f"int8 repaired ({', '.join(done) or 'best attempt kept'}{missed}): decisive agreement "
+            f"{_fmt(plain)} -> {_fmt(final)} on "
             f"{record['texts']} calibration texts\n  size {final['size_bytes'] / 1e6:.1f} MB (fp32 "
             f"{record['fp32_size_bytes'] / 1e6:.1f} MB), {final['ms_per_text']:.1f} ms/text (plain int8 "
             f"{plain['ms_per_text']:.1f}, fp32 {record['fp32_ms_per_text']:.1f})")

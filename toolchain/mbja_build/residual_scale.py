@@ -38,6 +38,16 @@ def _check(model) -> None:
         raise UsageError("residual rescaling needs a MobileBERT task model with NoNorm and bottlenecks")
 
 
+def supports(model) -> bool:
+    """Whether ``rescale_residual`` can transform ``model`` (else it raises UsageError)."""
+    try:
+        _check(model)
+        _head_reader(model)
+    except UsageError:
+        return False
+    return True
+
+
 def _readers(model) -> list[torch.nn.Linear]:
     """Every linear whose input is the residual stream."""
     config = model.config

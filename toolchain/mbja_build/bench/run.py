@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError, describe
+from . import cpu
 from . import shapes as shapes_mod
 from .variants import Variant, build_variant, model_file, parse_variants
 
@@ -62,16 +63,6 @@ def _versions() -> dict:
         except PackageNotFoundError:
             pass
     return out
-
-
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 class Worker:
@@ -184,7 +175,7 @@ def run_bench(opts: BenchOptions, log=lambda s: None) -> dict:
     limits = _compute_limits(rows, opts, log) if opts.compute_limit else []
     conditions = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": opts.command,
-        "cpu": _cpu(), "cpu_count": os.cpu_count(), "threads": opts.threads, "sentences": len(records),
+        "cpu": cpu.describe(), "cpu_features": cpu.features(), "cpu_count": os.cpu_count(), "threads": opts.threads, "sentences": len(records),
         "split": "Stockmark NER test split (mbja_build.demo.data.split), first --limit" if opts.limit
         else "Stockmark NER test split (mbja_build.demo.data.split), all", "limit": opts.limit,
         "warmup": opts.warmup, "chunk": opts.chunk, "buckets": opts.buckets,
@@ -199,8 +190,10 @@ def int8_record(bundle: Path, backend: str) -> dict:
     manifest = json.loads((Path(bundle) / "manifest.json").read_text(encoding="utf-8"))
     for m in manifest["models"]:
         if m["backend"] == backend and m.get("int8"):
+            from ..repair import chosen_attempt
+
             rec = m["int8"]
-            first, last = rec["attempts"][0], rec["attempts"][-1]
+            first, last = rec["attempts"][0], chosen_attempt(rec)
             return {"int8": {"chosen": rec["chosen"], "plain_decisive_agreement": first.get("decisive_agreement"),
                              "decisive_agreement": last.get("decisive_agreement"),
                              "migrated_channels": len(rec.get("migrated_channels", [])),

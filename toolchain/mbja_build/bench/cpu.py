@@ -1,0 +1,42 @@
+"""Which CPU a speed figure was measured on, by the instruction sets that decide int8 speed.
+
+The same bundle runs 5x apart on two x86 servers: XNNPACK's dynamic int8 GEMM reached 206 GMAC/s
+with AVX-512 VNNI and 42 GMAC/s with AVX2 + FMA alone. A table without the CPU's features cannot
+be compared with another, so every bench and compute-limit report carries them.
+"""
+from __future__ import annotations
+
+import platform
+
+#: /proc/cpuinfo flags that change which int8/fp32 kernels ONNX Runtime (MLAS) and XNNPACK run.
+X86 = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8")
+ARM = ("asimd", "asimddp", "i8mm", "sve", "sve2", "bf16")     # asimddp = dotprod
+
+
+def _cpuinfo() -> tuple[str, set[str]]:
+    model, flags = "", set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "Model", "Hardware") and not model:
+                    model = value.strip()
+                elif key in ("flags", "Features") and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    return model or platform.processor() or platform.machine(), flags
+
+
+def features() -> list[str]:
+    """The relevant instruction-set flags this CPU has, in a fixed order."""
+    _, flags = _cpuinfo()
+    return [f for f in X86 + ARM if f in flags]
+
+
+def describe() -> str:
+    """'<model name> [flag flag ...]', e.g. 'AMD EPYC 7B13 [avx2 fma]'."""
+    model, _ = _cpuinfo()
+    have = features()
+    return f"{model} [{' '.join(have) if have else 'no AVX2/VNNI/dotprod flags'}]"
