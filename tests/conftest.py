@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 # The product must be self-contained: nothing may read a file beside the checkout (such as a
-# ../shared folder that only developers have). An audit hook records every open() under an entry
+# shared/ folder beside it that only developers have). An audit hook records every open() under an entry
 # that sat beside the checkout when the session started; the session fails if there was one.
 # Hidden entries and those holding Python itself or the temporary directory are not "beside" it.
 # (.ci/run also runs the suite from a copy with nothing beside it.)
