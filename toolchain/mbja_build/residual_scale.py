@@ -25,16 +25,12 @@ import copy
 
 import torch
 
+from .convert.fold_nonorm import BASE, is_foldable
 from .errors import UsageError
-
-#: attribute under which transformers' task heads keep their MobileBertModel
-BASE = "mobilebert"
 
 
 def _check(model) -> None:
-    config = getattr(model, "config", None)
-    if getattr(config, "model_type", None) != "mobilebert" or config.normalization_type != "no_norm" \
-            or not config.use_bottleneck or getattr(model, BASE, None) is None:
+    if not is_foldable(model) or not model.config.use_bottleneck or getattr(model, BASE, None) is None:
         raise UsageError("residual rescaling needs a MobileBERT task model with NoNorm and bottlenecks")
 
 
