@@ -48,7 +48,7 @@ setup(
         "mbja_build.bench",
         "mbja_runtime", "mbja_runtime.tokenize", "mbja_runtime.pipelines",
     ],
-    package_data={"mbja_build": ["demo_checkpoint/*", "samples/*", "data/*"]},
+    package_data={"mbja_build": ["demo_checkpoint/*", "samples/*", "data/*"], "mbja_runtime": ["py.typed"]},
     # optional C accelerator of the segmenter: without a compiler the install still succeeds and
     # the runtime uses its pure-Python path (mbja_runtime.tokenize.Segmenter.engine says which)
     ext_modules=[Extension("mbja_runtime.tokenize._segment", ["runtime_py/mbja_runtime/tokenize/_segment.c"],
@@ -56,7 +56,7 @@ setup(
     install_requires=["numpy>=1.24"],
     extras_require={"runtime": RUNTIME, "build": RUNTIME + BUILD, "dev": RUNTIME + BUILD + DEV},
     entry_points={"console_scripts": [
-        "mbja-build=mbja_build.cli:main",
+        "mbja-build=mbja_build.__main__:main",
         "mbja-run=mbja_runtime.cli:main",
     ]},
 )

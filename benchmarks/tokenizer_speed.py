@@ -90,11 +90,11 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=256, help="texts per encode_batch call")
     args = ap.parse_args(argv)
 
-    from transformers import BertJapaneseTokenizer
     from transformers.utils import logging
 
     from mbja_build.demo import CHECKPOINT_DIR
     from mbja_build.demo.data import load_ner
+    from mbja_build.reference import reference_tokenizer
     from mbja_runtime.tokenize import Dictionary, Tokenizer
     from mbja_runtime.tokenize.segmenter import c_engine_available
 
@@ -119,8 +119,7 @@ def main(argv=None) -> int:
             tok.encode(t)
         tok.encode_batch(texts[:args.batch])
 
-    ref = BertJapaneseTokenizer(str(vocab), word_tokenizer_type="mecab", mecab_kwargs={"mecab_dic": "unidic_lite"},
-                                subword_tokenizer_type="wordpiece", do_lower_case=False, model_max_length=512)
+    ref = reference_tokenizer(vocab, model_max_length=512)
     for t in texts[:200]:
         ref(t)
 

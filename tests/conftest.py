@@ -8,6 +8,10 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+# Tests compare runs with each other (API vs CLI, one process vs another), so they all run the
+# bundle's first model; the automatic choice, which times the models at load, is tested with an
+# explicit backend="auto" (test_runtime_api.py), which this does not override.
+os.environ.setdefault("MBJA_BACKEND", "first")
 
 import json
 import shutil
@@ -142,11 +146,9 @@ def tiny_bundle(tmp_path_factory, tiny_checkpoint):
 @pytest.fixture(scope="session")
 def reference_tokenizer():
     """transformers' BertJapaneseTokenizer with the demo vocabulary: the parity reference."""
-    from transformers import BertJapaneseTokenizer
+    from mbja_build.reference import reference_tokenizer
 
-    return BertJapaneseTokenizer(str(CHECKPOINT_DIR / "vocab.txt"), do_lower_case=False,
-                                 word_tokenizer_type="mecab", subword_tokenizer_type="wordpiece",
-                                 mecab_kwargs={"mecab_dic": "unidic_lite"})
+    return reference_tokenizer(CHECKPOINT_DIR / "vocab.txt")
 
 
 @pytest.fixture(scope="session")
@@ -180,9 +182,9 @@ def demo_fp32_bundle(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo_reference():
     """(tokenizer, PyTorch model) of the demo checkpoint: transformers' side of every parity test."""
-    from transformers import AutoModelForTokenClassification, BertJapaneseTokenizer
+    from transformers import AutoModelForTokenClassification
 
-    tok = BertJapaneseTokenizer(str(CHECKPOINT_DIR / "vocab.txt"), do_lower_case=False,
-                                word_tokenizer_type="mecab", subword_tokenizer_type="wordpiece",
-                                mecab_kwargs={"mecab_dic": "unidic_lite"})
+    from mbja_build.reference import reference_tokenizer
+
+    tok = reference_tokenizer(CHECKPOINT_DIR / "vocab.txt")
     return tok, AutoModelForTokenClassification.from_pretrained(CHECKPOINT_DIR).eval()

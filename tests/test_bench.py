@@ -209,9 +209,11 @@ def test_compute_limit_section(tmp_path, tiny_checkpoint):
     row = next(r for r in result["rows"] if r["variant"] == "tflite-int8")
     assert entry["variant"] == "tflite-int8" and entry["signature"] == "seq_64"
     assert entry["gmac"] * 1e9 == pytest.approx(count_macs(Path(row["files"][0]), "seq_64").total)
-    assert entry["x_nominal"] == pytest.approx(entry["model_ms"] / entry["nominal_limit_ms"])
-    target = next(t for t in result["targets"] if "compute limit" in t["target"])
-    assert target["value"] == entry["x_nominal"] and target["met"] == (entry["x_nominal"] <= 1.2)
+    assert entry["x_cpu"] == pytest.approx(entry["model_ms"] / entry["cpu_limit_ms"])
+    assert entry["cpu_gmacs"] == max(entry["engine_gmacs"].values()) and entry["nominal_gmacs"] is None
+    target = next(t for t in result["targets"] if "CPU's limit" in t["target"])
+    assert target["value"] == entry["x_cpu"] and target["met"] == (entry["x_cpu"] <= 1.2)
+    assert entry["cpu_engine"] in target["target"] and f"{entry['cpu_gmacs']:.0f} GMAC/s" in target["target"]
     md = (out / "bench.md").read_text(encoding="utf-8")
     assert f"| tflite-int8 | 64 | {entry['gmac']:.3f} | {entry['model_ms']:.2f} |" in md
 

@@ -62,9 +62,10 @@ def test_unsupported_architecture(tmp_path, out, model_type, needle):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--target", "coreml"], "unknown target"),
-    (["--quantize", "int4"], "unknown quantization"),
-    (["--task", "translation"], "unknown task"),
+    (["--target", "coreml"], "Invalid value for '--target': 'coreml' is not one of 'onnx', 'tflite', 'all'"),
+    (["--quantize", "int4"], "Invalid value for '--quantize'"),
+    (["--task", "translation"], "Invalid value for '--task'"),
+    (["build", "--target", "coreml"], "Invalid value for '--target'"),
     (["--buckets", ""], "empty"),
     (["--buckets", " , "], "empty"),
     (["--buckets", "64,32"], "ascending"),
@@ -114,10 +115,48 @@ def test_unsupported_tokenizer(tmp_path, out):
     assert_one_line_error(run_cli("--model", str(d), "--out", out), 2, "unsupported tokenizer")
 
 
+def test_lower_casing_checkpoint_is_refused_before_any_conversion(tmp_path, out):
+    """The runtimes cannot lower-case; a build used to convert for a minute and then fail in verify
+    (or, with --no-verify, write a bundle no runtime loads). Now it stops at the checkpoint."""
+    d = tmp_path / "ckpt"
+    d.mkdir()
+    for f in CHECKPOINT_DIR.iterdir():
+        (d / f.name).write_bytes(f.read_bytes())
+    cfg = json.loads((d / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (d / "tokenizer_config.json").write_text(json.dumps({**cfg, "do_lower_case": True}))
+    proc = run_cli("--model", str(d), "--no-verify", "--out", out)
+    assert_one_line_error(proc, 2, "do_lower_case: true")
+    steps = [l for l in proc.stderr.splitlines() if l.startswith("mbja-build: [")]
+    assert len(steps) == 1 and "loading checkpoint" in steps[0], proc.stderr      # nothing converted
+    assert not os.path.exists(out)
+
+
+def test_build_options_only_where_they_apply(out):
+    """`mbja-build --target onnx verify` used to ignore --target silently; now it says where it goes."""
+    assert_one_line_error(run_cli("--target", "onnx", "--quantize", "fp16", "verify", "--bundle", out), 2,
+                          "--target, --quantize belong(s) to the build, not to `mbja-build verify`")
+    assert_one_line_error(run_cli("--target", "onnx", "build", "--out", out), 2, "put --target after `build`")
+
+
+def test_runtime_only_install_says_what_is_missing():
+    """Without the build extra (torch blocked here as if not installed) the script says so in one line."""
+    code = ("import sys; sys.modules['torch'] = None; from mbja_build.__main__ import main; "
+            "sys.exit(main(['--help']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert_one_line_error(proc, 2, "runtime only (torch not installed)", "pip install 'mobilebert-ja-sdk[build]'")
+
+
+def test_version():
+    from importlib.metadata import version
+
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"mbja-build {version('mobilebert-ja-sdk')}"
+
+
 def test_help_teaches():
     proc = run_cli("--help")
     assert proc.returncode == 0
-    for word in ("--model", "--quantize", "--buckets", "demo", "Examples"):
+    for word in ("--model", "--quantize", "--buckets", "demo", "Examples", "build", "verify", "bench", "--version"):
         assert word in proc.stdout
 
 

@@ -50,6 +50,9 @@ def test_unknown_signature_is_named(tiny_task_bundle):
 
 
 def test_measure_is_consistent(tiny_task_bundle):
+    from mbja_build.bench.compute_limit import ENGINES
+    from mbja_runtime.cpu import features
+
     r = measure(tiny_task_bundle("token-classification") / "model.tflite", 64, rounds=3, vocab_size=100,
                 peak=(16, 32, 32), nominal_gmacs=100.0).to_dict()
     json.dumps(r)   # the report is plain JSON
@@ -58,6 +61,17 @@ def test_measure_is_consistent(tiny_task_bundle):
     assert r["peak_limit_ms"] == pytest.approx(r["gmac"] / r["peak_gmacs"] * 1e3)
     assert r["x_nominal"] == pytest.approx(r["model_ms"] / r["nominal_limit_ms"])
     assert r["x_peak"] == pytest.approx(r["model_ms"] / r["peak_limit_ms"])
+    # the CPU's limit is the best engine measured here, each engine's GEMM timed, and it is named
+    assert set(r["engine_gmacs"]) == set(ENGINES) and all(v > 0 for v in r["engine_gmacs"].values())
+    assert r["engine_gmacs"]["xnnpack dynamic-int8"] == r["peak_gmacs"]
+    assert r["cpu_gmacs"] == max(r["engine_gmacs"].values()) == r["engine_gmacs"][r["cpu_engine"]]
+    assert r["cpu_limit_ms"] == pytest.approx(r["gmac"] / r["cpu_gmacs"] * 1e3)
+    assert r["x_cpu"] == pytest.approx(r["model_ms"] / r["cpu_limit_ms"]) and r["x_cpu"] >= r["x_peak"]
+    assert r["cpu_features"] == features() and all(f in r["cpu"] for f in features())
+    # without a stated rate there is no nominal column
+    r16 = measure(tiny_task_bundle("token-classification") / "model.tflite", 16, rounds=1, vocab_size=100,
+                  peak=(16, 32, 32)).to_dict()
+    assert r16["nominal_gmacs"] is None and r16["x_nominal"] is None and r16["x_cpu"] > 0
     # every FC shape of the signature was timed, and the GEMM total is their counted sum
     count = count_macs(tiny_task_bundle("token-classification") / "model.tflite", "seq_64")
     assert {tuple(g["shape"]): g["count"] for g in r["gemms"]} == count.gemms

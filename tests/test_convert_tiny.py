@@ -80,3 +80,37 @@ def test_fp16_tflite_and_onnx_fallback(tmp_path, tiny_checkpoint, test_sentences
     fp16 = report["backends"]["tflite"]
     assert FP32_MAX_ABS / 100 < fp16["max_abs_diff"], "fp16 weights should not be bit-exact fp32"
     assert fp16["max_rel_diff"] < 1e-2 and fp16["min_cosine"] > 0.9999, fp16
+
+
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_manifest_output_shapes_are_the_real_ones(tiny_task_bundle, task):
+    """Each model's manifest output shape, with its named axes resolved (batch, sequence, labels,
+    vocab, hidden), equals the shape the engine really returns (it once said [.., sequence,
+    labels] for every logits output, and no runtime noticed because they read ndim instead)."""
+    import json
+
+    import onnxruntime as ort
+    from ai_edge_litert.interpreter import Interpreter
+
+    bundle = tiny_task_bundle(task)
+    manifest = read_manifest(bundle)
+    config = json.loads((bundle / "config.json").read_text(encoding="utf-8"))
+    named = {"labels": len(config.get("id2label") or {}) or None, "vocab": config["vocab_size"],
+             "hidden": config["hidden_size"]}
+    axes = TASKS[task].output_axes
+    assert all(named.get(a) for a in axes if a != "sequence"), (task, named)
+    feeds = lambda n, dtype: {k: np.ones((1, n), dtype) for k in ("input_ids", "attention_mask", "token_type_ids")}  # noqa: E731
+    for spec in manifest["models"]:
+        if spec["backend"] == "onnx":
+            (out,) = spec["outputs"]
+            session = ort.InferenceSession(str(bundle / spec["file"]), providers=["CPUExecutionProvider"])
+            got = session.run([out["name"]], feeds(10, np.int64))[0].shape
+            want = [{"batch": 1, "sequence": 10}.get(a, named.get(a)) for a in out["shape"]]
+            assert out["shape"] == ["batch", *axes] and list(got) == want, (task, out, got)
+        else:
+            interpreter = Interpreter(model_path=str(bundle / spec["file"]))
+            for sig in spec["signatures"]:
+                (out,) = sig["outputs"]
+                got = interpreter.get_signature_runner(sig["name"])(**feeds(sig["length"], np.int32))[out["name"]].shape
+                want = [named.get(a, a) for a in out["shape"]]
+                assert len(out["shape"]) == 1 + len(axes) and list(got) == want, (task, sig["name"], out, got)

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from mbja_build.demo import CHECKPOINT_DIR
@@ -66,10 +65,11 @@ def test_int8_argmax_agreement_on_real_sentences(int8_bundle, test_sentences):
 def pytorch_fp32_error(texts) -> float:
     """How far PyTorch fp32 itself is from the exact (fp64) logits: the noise floor of any fp32 export."""
     import torch
-    from transformers import AutoModelForTokenClassification, BertJapaneseTokenizer
+    from transformers import AutoModelForTokenClassification
 
-    tok = BertJapaneseTokenizer(str(CHECKPOINT_DIR / "vocab.txt"), word_tokenizer_type="mecab",
-                                mecab_kwargs={"mecab_dic": "unidic_lite"})
+    from mbja_build.reference import reference_tokenizer
+
+    tok = reference_tokenizer(CHECKPOINT_DIR / "vocab.txt")
     m32 = AutoModelForTokenClassification.from_pretrained(CHECKPOINT_DIR).eval()
     m64 = AutoModelForTokenClassification.from_pretrained(CHECKPOINT_DIR).eval().double()
     worst = 0.0

@@ -150,7 +150,7 @@ def test_onnx_folded_graph(tmp_path, tiny_model):
     feeds = inputs(3, 24, cfg.vocab_size)
     for fold in (False, True):
         path = tmp_path / f"fold-{fold}.onnx"
-        export_onnx(model, "logits", path, 64, cfg.vocab_size, fold=fold)
+        export_onnx(model, "token-classification", path, 64, cfg.vocab_size, fold=fold)
         counts[fold] = op_counts(path)
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         results[fold] = session.run(None, {k: v.numpy() for k, v in feeds.items()})[0]
@@ -179,7 +179,7 @@ def test_tflite_folded_matches_pytorch(tmp_path, tiny_model):
 
     model = tiny_model("token-classification")
     path = tmp_path / "m.tflite"
-    export_tflite(model, "logits", path, [24], model.config.vocab_size)
+    export_tflite(model, "token-classification", path, [24], model.config.vocab_size)
     runner = Interpreter(model_path=str(path)).get_signature_runner("seq_24")
     feeds = inputs(3, 24, model.config.vocab_size)
     ref = outputs(model, feeds, "logits").numpy()

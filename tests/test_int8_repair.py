@@ -9,6 +9,8 @@ PyTorch model (fp32) and the model's own fp32 ONNX export run by ONNX Runtime.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -18,7 +20,8 @@ from mbja_build.convert.onnx_export import export_onnx
 from mbja_build.demo import CHECKPOINT_DIR
 from mbja_build.int8_error import onnx_ranking
 from mbja_build.quantize import quantize_onnx
-from mbja_build.repair import REPAIR_TARGET, RepairError, Route, fallback_counts, search
+from mbja_build import repair
+from mbja_build.repair import REPAIR_TARGET, RepairError, Route, cliff_counts, fallback_counts, search
 from mbja_build.residual_scale import outlier_scales, residual_absmax, write_outlier_twin
 from mbja_build.verify import Agreement, fp32_tolerance, quantized_passes
 
@@ -56,15 +59,10 @@ def demo_model():
 
 
 def onnx_route(vocab_size: int) -> Route:
-    from mbja_runtime.backends import OnnxBackend
-
     def export(model, path):
-        return export_onnx(model, "logits", path, MAX_LENGTH, vocab_size)
+        return export_onnx(model, "token-classification", path, MAX_LENGTH, vocab_size)
 
-    return Route("onnx", export,
-                 lambda src, dst, ops: quantize_onnx(src, dst, "dynamic-int8", ops, keep_src=True),
-                 lambda path, _info, inputs: onnx_ranking(path, inputs),
-                 lambda path, fields: OnnxBackend(path, fields))
+    return repair.onnx_route("dynamic-int8", export)
 
 
 def exported(model, tmp_path, name="raw.onnx"):
@@ -183,10 +181,14 @@ def test_unreachable_floor_fails_with_every_attempt(twin, calibration_inputs, tm
         search(route, model, raw, info, tmp_path / "model.onnx", calibration_inputs, 1.0, migrate=False, floor=1.0)
     message = str(err.value)
     ranking = onnx_ranking(_reexport(route, model, tmp_path), calibration_inputs)
-    names = ["plain"] + [f"float{k}" for k in fallback_counts([e for _, e in ranking])]
-    for name in names:
-        assert f"{name} " in message, (name, message)
-    assert message.count("ms/text") == len(names)
+    errors = [e for _, e in ranking]
+    tried = re.findall(r"(\w+) [\d.]+% \(", message)
+    counts = [int(name.removeprefix("float")) for name in tried[1:]]
+    # every attempt is named with its numbers: plain first, then ascending fallbacks, every cliff
+    # among them (after two attempts that gained nothing only cliffs are tried)
+    assert tried[0] == "plain" and all(name.startswith("float") for name in tried[1:]), message
+    assert counts == sorted(counts) and set(counts) <= set(fallback_counts(errors)), message
+    assert cliff_counts(errors) <= set(counts) and message.count("ms/text") == len(tried)
     assert not (tmp_path / "model.onnx").exists()
 
 
@@ -199,6 +201,8 @@ def _reexport(route, model, tmp_path):
 def test_fallback_counts_follow_the_cliff():
     errors = [1.0] * 19 + [0.009] * 49
     assert fallback_counts(errors) == [1, 2, 4, 8, 16, 19]
+    # what a stalled search still tries: the cliff; a flat ranking (static int8's) has none
+    assert cliff_counts(errors) == {19} and cliff_counts([0.005] * 50) == set()
     assert fallback_counts([0.01] * 9) == [1, 2]
     assert fallback_counts([]) == []
 

@@ -269,9 +269,12 @@ def test_wrong_task_missing_file_tampered_and_future_bundles(tiny_task_bundle, t
 
 def test_odd_inputs_give_results_or_clear_errors(tiny_task_bundle):
     m = mbja_runtime.load(tiny_task_bundle("token-classification"))
-    for text in ("\0", "絵文字👨‍👩‍👧 と 𠮷野家", "\t\n\u3000", "ｶﾀｶﾅ①㍻", "x" * 20_000):
-        ents = m(text)
-        for e in ents:
-            assert text[e["start"]:e["end"]] == e["text"]
+    checked = 0
+    for text in ("\0", "絵文字👨‍👩‍👧 と 𠮷野家", "\t\n\u3000", "ｶﾀｶﾅ①㍻", "x" * 20_000, "東京都千代田区の山田太郎"):
+        for aggregation in ("simple", "first"):
+            for e in m(text, aggregation=aggregation):
+                assert text[e["start"]:e["end"]] == e["text"]
+                checked += 1
+    assert checked > 0, "the model found no entity: nothing was checked"
     with pytest.raises(MbjaError):
         m("lone \ud800 surrogate")

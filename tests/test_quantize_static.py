@@ -56,7 +56,10 @@ def test_manifest_records_what_each_model_is(tiny_static):
 
 
 def test_graph_is_full_integer(tiny_static):
-    out, _, _ = tiny_static
+    out, manifest, _ = tiny_static
+    record = next(m for m in manifest["models"] if m["backend"] == "tflite")["int8"]
+    # the tiny model met the repair's aim as it was: nothing had to stay float (the fallbacks: below)
+    assert record["chosen"] == "plain" and record["float_op_types"] == [] and record["float_ops"] == []
     schema, model, subgraphs = _ops(out / "model.tflite")
     t = schema.TensorType
     assert len(subgraphs) == len(TINY_BUCKETS)
@@ -77,6 +80,75 @@ def test_graph_is_full_integer(tiny_static):
         assert sorted(set(floats)) == ["DEQUANTIZE", "EMBEDDING_LOOKUP"] and floats.count("DEQUANTIZE") == 1
         lookups = [op for name, op in ops if name == "EMBEDDING_LOOKUP"]
         assert all(sg.tensors[op.inputs[1]].type == t.INT8 for op in lookups)
+
+
+@pytest.fixture(scope="module")
+def tiny_raw(tmp_path_factory, tiny_checkpoint, tiny_static):
+    """The tiny model's raw fp32 export (named tensors, as the quantizer needs) and its calibration."""
+    from transformers import AutoModelForTokenClassification
+
+    from mbja_build.convert.tflite_export import export_tflite
+    from mbja_runtime.tokenize import Tokenizer
+
+    model = AutoModelForTokenClassification.from_pretrained(tiny_checkpoint("mobilebert", "token-classification"))
+    raw = tmp_path_factory.mktemp("tiny-raw") / "raw.tflite"
+    info = export_tflite(model.eval(), "token-classification", raw, TINY_BUCKETS, model.config.vocab_size)
+    tok = Tokenizer.from_bundle(tiny_static[0], verify=False)
+    return raw, info, tok, calibration_feeds(tok, default_calibration_texts(), TINY_BUCKETS)
+
+
+def _float_weights(path: Path) -> list[list[str]]:
+    """Per signature, sorted: keys (int8_error.tflite_op_key) of the FULLY_CONNECTED ops with float
+    weights (in a bundle, whose internal names are stripped, their positions instead)."""
+    from mbja_build.int8_error import tflite_op_key
+
+    schema, model, subgraphs = _ops(path)
+    return [sorted(tflite_op_key(sg.tensors[op.outputs[0]].name.decode()) if sg.tensors[op.outputs[0]].name
+                   else f"#{i}" for i, (name, op) in enumerate(ops)
+                   if name == "FULLY_CONNECTED" and sg.tensors[op.inputs[1]].type == schema.TensorType.FLOAT32)
+            for sg, ops in subgraphs]
+
+
+@pytest.mark.parametrize("mode", ["dynamic-int8", "static-int8"])
+def test_float_fallback_applies_to_the_same_ops_in_every_signature(tiny_raw, tmp_path, mode):
+    """The repair's float fallback names ops by a key every signature shares: litert-torch gives
+    each signature's tensors their own suffixes, and the quantizer matches names with a ";" after."""
+    from mbja_build.int8_error import tflite_ranking
+    from mbja_build.quantize import quantize_tflite
+
+    raw, info, tok, feeds = tiny_raw
+    inputs = [e.input_ids for e in tok.encode_batch(default_calibration_texts()[:40], max_length=64)]
+    assert {len(i) <= TINY_BUCKETS[0] for i in inputs} == {True, False}          # both signatures ranked
+    ranking = tflite_ranking(raw, info["signatures"], inputs)
+    _, model, subgraphs = _ops(raw)
+    per_signature = sum(name == "FULLY_CONNECTED" for name, _ in subgraphs[0][1])
+    assert len(ranking) == per_signature                 # one entry per op, not one per op and signature
+    chosen = {key for key, _ in ranking[:3]} | {"logits_output"}           # the head too (per-signature name)
+    out = tmp_path / "fallback.tflite"
+    quantize_tflite(raw, out, mode, feeds, float_ops=sorted(chosen), keep_src=True)
+    assert _float_weights(out) == [sorted(chosen)] * len(TINY_BUCKETS)
+    quantize_tflite(raw, out, mode, feeds, keep_src=True)
+    assert _float_weights(out) == [[]] * len(TINY_BUCKETS)
+
+
+def test_static_attention_can_stay_float(tiny_raw, tmp_path):
+    """``float_types=ATTENTION_OPS``: every SOFTMAX and BATCH_MATMUL computes in float, every
+    FULLY_CONNECTED stays int8 (what the repair tries for static int8's long inputs)."""
+    from mbja_build.quantize import ATTENTION_OPS, quantize_tflite
+
+    raw, info, tok, feeds = tiny_raw
+    out = tmp_path / "attention-float.tflite"
+    quantize_tflite(raw, out, "static-int8", feeds, float_types=ATTENTION_OPS, keep_src=True)
+    schema, model, subgraphs = _ops(out)
+    t = schema.TensorType
+    for sg, ops in subgraphs:
+        kinds = {}
+        for name, op in ops:
+            if name in ATTENTION_OPS + ("FULLY_CONNECTED",):
+                kinds.setdefault(name, set()).add(sg.tensors[op.outputs[0]].type)
+        assert kinds == {"SOFTMAX": {t.FLOAT32}, "BATCH_MATMUL": {t.FLOAT32}, "FULLY_CONNECTED": {t.INT8}}
+    with pytest.raises(ValueError):
+        quantize_tflite(raw, out, "dynamic-int8", float_types=ATTENTION_OPS, keep_src=True)
 
 
 def test_attention_mask_survives_int8(tiny_static):
@@ -124,7 +196,6 @@ def test_interfaces_and_runtime_agree_with_fp32(tiny_static, tiny_task_bundle, t
     # tiny model's majority label (84 %): the bar is above both
     assert agree / total >= 0.95 > counts.max() / counts.sum()
     assert min(cosines) > 0.98
-    assert static("東京都に住む山田太郎です。") is not None
 
 
 def test_calibration_feeds_fill_every_bucket(tiny_static):
@@ -188,22 +259,43 @@ def test_cli_calibration_file_missing_and_misplaced(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_demo_static_int8_agrees_with_pytorch(tmp_path, test_sentences):
-    """The trained demo: verify's own measure against PyTorch, on the 200 unseen sentences.
+    """The trained demo: verify's own measure against PyTorch, on the 200 unseen sentences and on
+    full 512-token inputs (unseen sentences joined).
 
-    Measured 99.0-99.1 % over all positions (dynamic int8: 99.8 %); the plain quantizer (mask
-    lost) gave 97.4 %. The gate judges decisive positions (verify.decisive), where the bar must
-    hold; the build's own verify already enforced it, this checks the report says so.
+    Plain static int8 measured 99.2 % token argmax agreement on short sentences (dynamic int8
+    99.8 %) but 96.2 % on 512-token inputs (decisive positions: 99.7 % and 97.2 %): the softmax's fixed int8 scale loses the small
+    probabilities of long inputs. The repair, judging on long calibration inputs too, leaves the
+    attention core float (quantize.ATTENTION_OPS) and the manifest says so. The gate judges
+    decisive positions (verify.decisive), where the bars must hold.
     """
-    from mbja_build.verify import QUANT_MIN_AGREEMENT, compare, passes
+    from mbja_build.quantize import ATTENTION_OPS
+    from mbja_build.verify import compare, passes
+    from mbja_runtime.tokenize import Tokenizer
 
-    out, manifest = build_bundle(BuildOptions(target="tflite", quantize="static-int8", buckets="32,64,128",
-                                              max_length=128, out=tmp_path / "demo"))
-    assert manifest["models"][0]["precision"] == "static-int8"
-    report = compare(out, None, test_sentences)
-    entry = report["backends"]["tflite"]
-    print(f"demo static-int8: argmax agreement {entry['argmax_agreement']:.4f}, "
-          f"entity agreement {entry['entity_agreement']:.4f}, size {(out / 'model.tflite').stat().st_size}")
-    assert entry["precision"] == "static-int8" and entry["argmax_agreement"] >= 0.985
-    assert entry["min_cosine"] > 0.98
-    assert entry["decisive_positions"] > 0.9 * entry["positions"]       # the demo decides most tokens
-    assert entry["decisive_agreement"] >= QUANT_MIN_AGREEMENT and passes(entry)
+    out, manifest = build_bundle(BuildOptions(target="tflite", quantize="static-int8", buckets="64,512",
+                                              out=tmp_path / "demo"))
+    spec = manifest["models"][0]
+    assert spec["precision"] == "static-int8"
+    record = spec["int8"]
+    assert record["attempts"][0]["name"] == "plain" and record["float_op_types"] == list(ATTENTION_OPS)
+    # the float fallback may add a matmul or two (each gained ~0.02 points); the graph is integer
+    # apart from exactly what the manifest lists
+    assert len(record["float_ops"]) <= 4
+    # (the bundle's tensor names are stripped: counted, not named)
+    assert [len(keys) for keys in _float_weights(out / "model.tflite")] == [len(record["float_ops"])] * 2
+    tok = Tokenizer.from_bundle(out, verify=False)
+    long, text = [], ""
+    for sentence in test_sentences:
+        text += sentence
+        if len(tok.encode(text, truncation=False).input_ids) > 512:
+            long.append(text)
+            text = ""
+    short_report, long_report = (compare(out, None, texts)["backends"]["tflite"] for texts in (test_sentences, long))
+    for name, entry in (("200 sentences", short_report), (f"{len(long)} 512-token inputs", long_report)):
+        print(f"demo static-int8, {name}: argmax agreement {entry['argmax_agreement']:.4f}, decisive "
+              f"{entry['decisive_agreement']:.4f}, min cosine {entry['min_cosine']:.4f}")
+        assert entry["decisive_positions"] > 0.9 * entry["positions"]     # the demo decides most tokens
+        assert entry["min_cosine"] > 0.99
+    assert short_report["decisive_agreement"] >= 0.995 and passes(short_report)
+    # measured 99.35-99.46 % with these buckets, 98.9-99.0 % with the default five (plain: 97.2 %)
+    assert len(long) >= 10 and long_report["decisive_agreement"] >= 0.985

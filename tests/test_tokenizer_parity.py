@@ -52,12 +52,12 @@ def tok(dictionary_dir, request):
 
 @pytest.fixture(scope="session")
 def ref():
-    from transformers import BertJapaneseTokenizer
     from transformers.utils import logging
 
+    from mbja_build.reference import reference_tokenizer
+
     logging.set_verbosity_error()      # "sequence longer than 512" warnings for the huge inputs
-    return BertJapaneseTokenizer(str(VOCAB), word_tokenizer_type="mecab", mecab_kwargs={"mecab_dic": "unidic_lite"},
-                                 subword_tokenizer_type="wordpiece", do_lower_case=False, model_max_length=512)
+    return reference_tokenizer(VOCAB, model_max_length=512)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@
     >>> m = mbja_runtime.load("dist/demo")
     >>> m.tokenizer.encode("東京都に本社を置く").input_ids
 """
-from .api import Bundle, load
+from .api import load
+from .opened import Bundle
 from .errors import BundleError, MbjaError
 
 __version__ = "0.1.0"

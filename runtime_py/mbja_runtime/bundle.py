@@ -28,6 +28,17 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def max_input_length(manifest: dict) -> int:
+    """The longest input, in tokens, that EVERY model of the bundle takes: the manifest's
+    ``max_length``, capped by each TFLite model's largest signature. Every runtime truncates (or
+    windows) to it whichever model runs, so results never depend on the backend chosen."""
+    lengths = [int(manifest["max_length"])]
+    for spec in manifest.get("models") or []:
+        if spec.get("backend") == "tflite" and spec.get("signatures"):
+            lengths.append(max(int(s["length"]) for s in spec["signatures"]))
+    return min(lengths)
+
+
 def read_manifest(bundle_dir: str | Path, verify: bool = True) -> dict:
     """Parse and check ``manifest.json``; with ``verify``, check every listed file's size and sha256.
 

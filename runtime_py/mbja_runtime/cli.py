@@ -23,6 +23,7 @@ EPILOG = """examples:
   mbja-run fill-mask --bundle dist/mlm '東京は日本の[MASK]です。'
   mbja-run embed --bundle dist/encoder --pooling mean --normalize < texts.txt
   echo '東京都に住んでいる' | mbja-run tokenize --bundle dist/demo
+  mbja-run backend --bundle dist/demo --threads 1      # which model runs on this CPU, and why
 
 exit codes: 0 ok; 1 some text could not be processed (its line is {"error": ...}, the others
 still print); 2 usage error or unusable bundle (missing, tampered, newer format, other task).
@@ -63,14 +64,31 @@ def _common(p: argparse.ArgumentParser, texts: bool = True) -> None:
     p.add_argument("--bundle", required=True, metavar="DIR", help="bundle directory (mbja-build --out)")
     if texts:
         p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to process (default: one per stdin line)")
-        p.add_argument("--backend", choices=("onnx", "tflite"), help="model to run (default: the first in the bundle)")
-        p.add_argument("--threads", type=int, metavar="N", help="inference threads (default: the backend's)")
+        _backend_options(p)
+
+
+def _backend_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=("auto", "onnx", "tflite", "first"),
+                   help="model to run: auto = the bundle's fastest on this CPU, timed at load (default; "
+                        "$MBJA_BACKEND overrides it), first = the first the manifest lists; "
+                        "`mbja-run backend` shows the choice")
+    p.add_argument("--threads", type=int, metavar="N", help="inference threads (default: the backend's)")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mobilebert-ja-sdk")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mbja-run", description="Run an mbja bundle without torch: each command "
                                 "prints one JSON object per input text.", epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"mbja-run {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for cmd in TASK_COMMANDS.values():
         s = sub.add_parser(cmd.name, help=cmd.help, description=f"{cmd.help[0].upper()}{cmd.help[1:]}. "
@@ -89,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
         else:
             s.add_argument("--pooling", choices=("cls", "mean"), default="cls", help="(default: cls)")
             s.add_argument("--normalize", action="store_true", help="L2-normalise the vector")
+    b = sub.add_parser("backend", help="which model of the bundle runs here, and why (JSON)",
+                       description="Open the bundle as the task commands do and print which backend was "
+                                   "chosen, why, the timings behind an automatic choice and the CPU's "
+                                   "instruction-set features.")
+    _common(b, texts=False)
+    _backend_options(b)
     t = sub.add_parser("tokenize", help="UTF-8 lines on stdin -> one JSON object per line on stdout",
                        description="Tokenize each stdin line exactly as the device does: input_ids, tokens, "
                                    "offsets (character spans in the line), attention_mask, token_type_ids.")
@@ -127,6 +151,18 @@ def _run_task(args) -> int:
     return 1 if failed else 0
 
 
+def _backend(args) -> int:
+    from .opened import Bundle
+
+    if args.threads is not None and args.threads < 1:
+        raise MbjaError("--threads must be >= 1")
+    bundle = Bundle(args.bundle, backend=args.backend, num_threads=args.threads)
+    choice = bundle.backend_choice
+    _emit({"bundle": str(args.bundle), "task": bundle.task, **choice, "precision": bundle.backend.precision,
+           "models": [m["backend"] for m in bundle.manifest["models"]]})
+    return 0
+
+
 def _tokenize(args) -> int:
     from .tokenize import Tokenizer
 
@@ -151,7 +187,7 @@ def _tokenize(args) -> int:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _tokenize(args) if args.command == "tokenize" else _run_task(args)
+        return {"tokenize": _tokenize, "backend": _backend}.get(args.command, _run_task)(args)
     except MbjaError as e:
         print(f"mbja-run: error: {e}", file=sys.stderr)
         return 2

@@ -149,9 +149,10 @@ def _calibration_feeds(staged: Path, texts: list[str] | None, buckets: list[int]
 
 
 def _repair_inputs(staged: Path, texts: list[str] | None, max_length: int) -> list:
-    """The int8 repair's judging inputs: calibration texts' token ids, at most ``max_length``."""
-    return [e.input_ids for e in _staged_tokenizer(staged).encode_batch(_calibration_texts(texts),
-                                                                         max_length=max_length)]
+    """The int8 repair's judging inputs: calibration texts' token ids and a few long joined ones."""
+    from .calibration import judging_inputs
+
+    return judging_inputs(_staged_tokenizer(staged), _calibration_texts(texts), max_length)
 
 
 def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s: None,
@@ -200,21 +201,14 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             raw = tmp / "model.fp32-export.onnx"
 
             def export(model, path):
-                return export_onnx(model, task.output, path, max_length, vocab_size)
+                return export_onnx(model, task, path, max_length, vocab_size)
 
             info = export(ckpt.model, raw)
             repair = {}
             if ONNX_MODE[opts.quantize] == "dynamic-int8" and opts.repair:
-                from mbja_runtime.backends import OnnxBackend
+                from .repair import onnx_route, search
 
-                from .int8_error import onnx_ranking
-                from .repair import Route, search
-
-                route = Route("onnx", export,
-                              lambda src, dst, ops: quantize_onnx(src, dst, opts.quantize, ops, keep_src=True),
-                              lambda path, _info, inputs: onnx_ranking(path, inputs),
-                              lambda path, fields: OnnxBackend(path, fields))
-                precision, record = search(route, ckpt.model, raw, info, tmp / "model.onnx",
+                precision, record = search(onnx_route(opts.quantize, export), ckpt.model, raw, info, tmp / "model.onnx",
                                            _repair_inputs(tmp, opts.calibration, max_length), int8_target(opts),
                                            progress)
                 repair = {"int8": record}
@@ -237,7 +231,7 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             raw = tmp / "model.fp32-export.tflite"
 
             def export(model, path):
-                return export_tflite(model, task.output, path, buckets, vocab_size)
+                return export_tflite(model, task, path, buckets, vocab_size)
 
             info = export(ckpt.model, raw)
             calibration = None
@@ -245,17 +239,9 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
                 calibration = _calibration_feeds(tmp, opts.calibration, buckets)
             repair = {}
             if opts.quantize in ("dynamic-int8", "static-int8") and opts.repair:
-                from mbja_runtime.backends import TFLiteBackend
+                from .repair import search, tflite_route
 
-                from .int8_error import tflite_ranking
-                from .repair import Route, search
-
-                route = Route("tflite", export,
-                              lambda src, dst, ops: quantize_tflite(src, dst, opts.quantize, calibration, ops,
-                                                                    keep_src=True),
-                              lambda path, fields, inputs: tflite_ranking(path, fields["signatures"], inputs),
-                              lambda path, fields: TFLiteBackend(path, fields))
-                precision, record = search(route, ckpt.model, raw, info, tmp / "model.tflite",
+                precision, record = search(tflite_route(opts.quantize, export, calibration), ckpt.model, raw, info, tmp / "model.tflite",
                                            _repair_inputs(tmp, opts.calibration, buckets[-1]), int8_target(opts),
                                            progress)
                 repair = {"int8": record}

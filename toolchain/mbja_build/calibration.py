@@ -57,6 +57,23 @@ def calibration_feeds(tokenizer, texts: list[str], buckets: list[int]) -> dict[s
     return feeds
 
 
+#: Long inputs among the int8 repair's judging inputs (``judging_inputs``).
+LONG_INPUTS = 8
+
+
+def judging_inputs(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
+    """The int8 repair's inputs: every text's token ids (at most ``max_length``), then
+    ``LONG_INPUTS`` joined texts spread over (``max_length`` / 2, ``max_length``]. Single
+    sentences alone never show what int8 does to long inputs: on the demo, static int8 agreed with
+    fp32 on 99.2 % of short sentences' tokens and on 96.2 % of full 512-token inputs' (the softmax,
+    see quantize.ATTENTION_OPS)."""
+    singles = tokenizer.encode_batch(list(texts), max_length=max_length)
+    lengths = [len(e) for e in singles]
+    joined = _joined(texts, lengths, max_length // 2, max_length, LONG_INPUTS) if max_length > max(lengths) else []
+    long = tokenizer.encode_batch(joined, max_length=max_length, truncation=True) if joined else []
+    return [e.input_ids for e in singles] + [e.input_ids for e in long]
+
+
 def _joined(texts: list[str], lengths: list[int], below: int, above: int, count: int) -> list[str]:
     """Up to ``count`` texts, each consecutive ``texts`` joined until it has more tokens than a
     target spread evenly over (``below``, ``above``] (estimated from the single texts' lengths,

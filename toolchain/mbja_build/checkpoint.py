@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mbja_runtime.tokenize.tokenizer import DEFAULTS as TOKENIZER_DEFAULTS
+from mbja_runtime.tokenize.tokenizer import SUPPORTED as TOKENIZER_SUPPORTED
+
 from .errors import BuildError, UsageError
 from .tasks import SUPPORTED_MODEL_TYPES, Task, get_task, task_from_architectures
 
@@ -19,20 +22,9 @@ from .tasks import SUPPORTED_MODEL_TYPES, Task, get_task, task_from_architecture
 FALLBACK_TOKENIZER_REPO = "cl-tohoku/bert-large-japanese"
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
-#: What the on-device tokenizer implements (and the only settings we accept).
-DEFAULT_TOKENIZER = {
-    "normalization": "NFKC",
-    "word_tokenizer": "mecab",
-    "dictionary": "unidic-lite",
-    "subword_tokenizer": "wordpiece",
-    "do_lower_case": False,
-    "unk_token": "[UNK]",
-    "sep_token": "[SEP]",
-    "pad_token": "[PAD]",
-    "cls_token": "[CLS]",
-    "mask_token": "[MASK]",
-    "max_input_chars_per_word": 100,
-}
+#: What the on-device tokenizer implements: the runtime's own definition (the only settings it
+#: accepts), so the build can refuse a checkpoint before converting anything.
+DEFAULT_TOKENIZER = {**TOKENIZER_SUPPORTED, **TOKENIZER_DEFAULTS}
 
 
 @dataclass
@@ -128,7 +120,10 @@ def tokenizer_settings(location: str, is_local: bool, warnings: list[str]) -> tu
             raise UsageError(f"unsupported tokenizer settings word={word} subword={sub} mecab_dic={dic}; "
                              "supported: mecab + unidic_lite + wordpiece")
         if cfg.get("do_lower_case"):
-            settings["do_lower_case"] = True
+            raise UsageError("tokenizer_config.json sets do_lower_case: true, but the on-device tokenizers "
+                             "never lower-case (cl-tohoku/bert-large-japanese's setting): the device would "
+                             "produce other token ids than training did. If the flag is wrong, set it to "
+                             "false; if the model was trained lower-cased, it cannot be bundled")
         for key in ("unk_token", "sep_token", "pad_token", "cls_token", "mask_token"):
             if isinstance(cfg.get(key), str):
                 settings[key] = cfg[key]

@@ -14,8 +14,11 @@ import click
 
 from mbja_runtime.errors import MbjaError
 
+from .build import TARGETS
 from .errors import BuildError, describe
 from .progress import VERBOSE_ENV, Steps, library_output_to_log
+from .quantize import PRECISIONS
+from .tasks import TASKS
 
 BUILD_HELP = """Convert a MobileBERT/BERT checkpoint into an on-device bundle.
 
@@ -33,52 +36,117 @@ Examples:
 """
 
 
-@click.group(invoke_without_command=True, help=BUILD_HELP,
+GROUP_HELP = BUILD_HELP + """
+\b
+The build is also `mbja-build build [OPTIONS]`; the other commands (verify, bench, vectors, ...)
+are listed below, each with its own --help. --quiet and --verbose go before the command.
+"""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mobilebert-ja-sdk")
+    except PackageNotFoundError:   # run from a source tree that was never installed
+        from . import __version__
+
+        return __version__
+
+
+#: The build's options, shared by the group (``mbja-build [OPTIONS]``, the original form) and the
+#: ``build`` subcommand.
+BUILD_OPTIONS = (
+    click.option("--model", metavar="ID|DIR", help="Hub id or local checkpoint directory (default: the demo)."),
+    click.option("--task", type=click.Choice(list(TASKS)), help="What the checkpoint does (default: inferred "
+                 "from config.architectures)."),
+    click.option("--target", type=click.Choice(list(TARGETS)), default="all", show_default=True,
+                 help="Model formats to write."),
+    click.option("--quantize", type=click.Choice(list(PRECISIONS)), default="none", show_default=True,
+                 help="Post-training quantization. static-int8: int8 weights and activations calibrated on "
+                 "--calibration texts, for NPU/DSP delegates (TFLite only: ONNX gets dynamic-int8; on a CPU "
+                 "dynamic-int8 is faster). fp16: TFLite only."),
+    click.option("--max-length", type=int, metavar="N", help="Longest input in tokens (default: the model's max "
+                 "positions)."),
+    click.option("--buckets", metavar="L1,L2,..", help="Ascending sequence lengths, one TFLite signature each "
+                 "[default: 32,64,128,256,512 capped at --max-length]."),
+    click.option("--out", type=click.Path(path_type=Path), metavar="DIR",
+                 help="Bundle directory, written atomically (default: dist/<model name>)."),
+    click.option("--verify/--no-verify", default=True, show_default=True,
+                 help="Check the bundle against PyTorch on real text before writing it (see `mbja-build verify`)."),
+    click.option("--texts", "texts_file", type=click.Path(path_type=Path), metavar="FILE",
+                 help="Texts for the verification, one per line (default: 200 sentences of Stockmark's NER set)."),
+    click.option("--prune-heads", type=float, metavar="FRACTION",
+                 help="Drop this fraction (0-1) of attention heads, least important first (Michel et al. 2019)."),
+    click.option("--calibration", "calibration_file", type=click.Path(path_type=Path), metavar="FILE",
+                 help="Texts, one per line, that calibrate --quantize static-int8, judge the int8 repair and "
+                 "rank the heads for --prune-heads (default: 200 training-split sentences of Stockmark's NER "
+                 "set, none of which --verify uses)."),
+    click.option("--repair/--no-repair", default=True, show_default=True,
+                 help="int8: measure against fp32 on the --calibration texts (one by one and joined into long "
+                 "inputs) and, below --int8-target, repair (migrate outlier residual channels; static int8: "
+                 "float attention core; then keep the most damaged matmuls in float) until it reaches it; "
+                 "short of it, keep the best attempt that meets verify's 99 % bar, else fail with every "
+                 "attempt's numbers. --no-repair quantizes once and lets --verify judge."),
+    click.option("--int8-target", type=float, metavar="SHARE",
+                 help="Decisive argmax agreement with fp32 the int8 repair aims at [default: 0.999; healthy "
+                 "int8 of the demo reaches 0.9999]."),
+)
+OUTPUT_OPTIONS = (
+    click.option("--quiet", "-q", is_flag=True, help="No step lines on stderr: warnings, errors and the result only."),
+    click.option("--verbose", "-v", is_flag=True, help="Let torch, litert-torch, onnxruntime and TFLite print their "
+                 "own warnings, logs and progress bars (hidden by default; MBJA_DEBUG=1 also shows tracebacks)."),
+)
+
+
+def _with(options):
+    def decorate(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+    return decorate
+
+
+@click.group(invoke_without_command=True, help=GROUP_HELP,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--model", metavar="ID|DIR", help="Hub id or local checkpoint directory (default: the demo).")
-@click.option("--task", metavar="TASK", help="token-classification | sequence-classification | fill-mask | "
-              "feature-extraction (default: inferred from config.architectures).")
-@click.option("--target", default="all", show_default=True, metavar="onnx|tflite|all", help="Model formats to write.")
-@click.option("--quantize", default="none", show_default=True, metavar="none|dynamic-int8|static-int8|fp16",
-              help="Post-training quantization. static-int8: int8 weights and activations calibrated on "
-              "--calibration texts, for NPU/DSP delegates (TFLite only: ONNX gets dynamic-int8; on a CPU "
-              "dynamic-int8 is faster). fp16: TFLite only.")
-@click.option("--max-length", type=int, metavar="N", help="Longest input in tokens (default: the model's max positions).")
-@click.option("--buckets", metavar="L1,L2,..", help="Ascending sequence lengths, one TFLite signature each "
-              "[default: 32,64,128,256,512 capped at --max-length].")
-@click.option("--out", type=click.Path(path_type=Path), metavar="DIR",
-              help="Bundle directory, written atomically (default: dist/<model name>).")
-@click.option("--verify/--no-verify", default=True, show_default=True,
-              help="Check the bundle against PyTorch on real text before writing it (see `mbja-build verify`).")
-@click.option("--texts", "texts_file", type=click.Path(path_type=Path), metavar="FILE",
-              help="Texts for the verification, one per line (default: 200 sentences of Stockmark's NER set).")
-@click.option("--prune-heads", type=float, metavar="FRACTION",
-              help="Drop this fraction (0-1) of attention heads, least important first (Michel et al. 2019).")
-@click.option("--calibration", "calibration_file", type=click.Path(path_type=Path), metavar="FILE",
-              help="Texts, one per line, that calibrate --quantize static-int8, judge the int8 repair and "
-              "rank the heads for --prune-heads (default: 200 training-split sentences of Stockmark's NER "
-              "set, none of which --verify uses).")
-@click.option("--repair/--no-repair", default=True, show_default=True,
-              help="int8: measure against fp32 on the --calibration texts and, below --int8-target, repair "
-              "(migrate outlier residual channels, then keep the most damaged matmuls in float) until it "
-              "reaches it; short of it, keep the best attempt that meets verify's 99 % bar, else fail with "
-              "every attempt's numbers. --no-repair quantizes once and lets --verify judge.")
-@click.option("--int8-target", type=float, metavar="SHARE",
-              help="Decisive argmax agreement with fp32 the int8 repair aims at [default: 0.999; healthy "
-              "int8 of the demo reaches 0.9999].")
-@click.option("--quiet", "-q", is_flag=True, help="No step lines on stderr: warnings, errors and the result only.")
-@click.option("--verbose", "-v", is_flag=True, help="Let torch, litert-torch, onnxruntime and TFLite print their own "
-              "warnings, logs and progress bars (hidden by default; MBJA_DEBUG=1 also shows tracebacks).")
+@click.version_option(_version(), "--version", prog_name="mbja-build", message="%(prog)s %(version)s")
+@_with(BUILD_OPTIONS)
+@_with(OUTPUT_OPTIONS)
 @click.pass_context
-def cli(ctx, model, task, target, quantize, max_length, buckets, out, verify, texts_file, prune_heads,
-        calibration_file, repair, int8_target, quiet, verbose):
+def cli(ctx, quiet, verbose, **build):
     ctx.obj = {"quiet": quiet}
     if verbose:
         os.environ[VERBOSE_ENV] = "1"   # also for the bench's worker processes
-    if ctx.invoked_subcommand is not None:
+    if ctx.invoked_subcommand is None:
+        _build(ctx.obj, **build)
         return
+    # `mbja-build --target onnx verify ...` used to drop --target silently
+    from click.core import ParameterSource
+
+    given = [f"--{name.replace('_', '-')}" for name in build
+             if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)]
+    if given and ctx.invoked_subcommand != "build":
+        raise click.UsageError(f"{', '.join(given)} belong(s) to the build, not to `mbja-build "
+                               f"{ctx.invoked_subcommand}`: see `mbja-build {ctx.invoked_subcommand} --help`")
+    if given:
+        raise click.UsageError(f"put {', '.join(given)} after `build`: `mbja-build build {' '.join(given)} ...`")
+
+
+@cli.command("build", help=BUILD_HELP.replace("mbja-build --", "mbja-build build --"))
+@_with(BUILD_OPTIONS)
+@_with(OUTPUT_OPTIONS)
+@click.pass_obj
+def build_command(obj, quiet, verbose, **build):
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
+    _build({**obj, "quiet": obj["quiet"] or quiet}, **build)
+
+
+def _build(obj, model, task, target, quantize, max_length, buckets, out, verify, texts_file, prune_heads,
+           calibration_file, repair, int8_target):
     from .build import BuildOptions, build_bundle, validate_options
 
+    quiet = obj["quiet"]
     texts = None
     if texts_file is not None:
         from .verify import read_texts
@@ -272,7 +340,8 @@ def vectors(bundle, out, model_only):
               "[default: $MBJA_NER_JSON, else the copy shipped in the package].")
 @click.option("--compute-limit", "compute_limit", type=int, metavar="L",
               help="Also time each TFLite int8 bundle's seq_L signature alone against its multiply-accumulates "
-                   "at the nominal int8 rate, the measured GEMM peak and its own GEMMs (L must be a bucket).")
+                   "at the CPU's limit (the best GEMM rate measured here: XNNPACK and ONNX Runtime, int8 and "
+                   "fp32), XNNPACK int8's own peak and its own GEMMs (L must be a bucket).")
 @click.option("--compute-rounds", type=click.IntRange(1), default=30, show_default=True,
               help="Alternating timing rounds of --compute-limit.")
 @click.pass_obj

@@ -17,6 +17,7 @@ ranking that misjudges an interaction costs an attempt, never accuracy.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -96,9 +97,22 @@ def onnx_ranking(model_path: Path, inputs: list[np.ndarray]) -> list[tuple[str, 
     return errors.ranked()
 
 
+def tflite_op_key(name: str) -> str:
+    """What names one FULLY_CONNECTED in every signature: litert-torch suffixes its output tensor's
+    name per signature (``...Linear_0;4`` in seq_64, ``...Linear_0;9`` in seq_512; the head's
+    ``seq_64_logits_output``), so the key drops a trailing ``;N`` and a leading ``seq_N_``."""
+    return re.sub(r";\d*$", "", re.sub(r"^seq_\d+_", "", name))
+
+
+def tflite_key_pattern(key: str) -> str:
+    """A regex for ai-edge-quantizer's op scope (output tensor names, each followed by ";") that
+    matches the op ``key`` (``tflite_op_key``) names, in every signature."""
+    return rf"(^|;)(seq_\d+_)?{re.escape(key)}(;\d*)?;"
+
+
 def tflite_ranking(model_path: Path, signatures: list[dict], inputs: list[np.ndarray]) -> list[tuple[str, float]]:
-    """``[(output tensor name, relative error)]``, worst first, for every FULLY_CONNECTED of the raw
-    (named) fp32 export; names are the same in every signature, so an op is ranked over all of them."""
+    """``[(op key, relative error)]``, worst first, for every FULLY_CONNECTED of the raw (named)
+    fp32 export, each op ranked over all signatures (``tflite_op_key``)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     from .convert.tflite_flatbuffer import opcode, read_model, tensor_name
@@ -137,5 +151,5 @@ def tflite_ranking(model_path: Path, signatures: list[dict], inputs: list[np.nda
             x = interpreter.get_tensor(op.inputs[0], index).astype(np.float64).reshape(-1, w.shape[0])
             if x.shape[0] == sig["length"]:
                 x = x[:n]                                   # the real tokens, not the bucket padding
-            errors.add(tensor_name(sg, op.outputs[0]), x, _fake_int8_per_row(x), w, wq)
+            errors.add(tflite_op_key(tensor_name(sg, op.outputs[0])), x, _fake_int8_per_row(x), w, wq)
     return errors.ranked()

@@ -172,13 +172,13 @@ def prune_checkpoint(ckpt, fraction: float, texts: list[str] | None, workdir: Pa
     Returns the report the manifest records under ``"pruning"``.
     """
     from .calibration import default_calibration_texts
-    from .verify import reference_tokenizer
+    from .reference import reference_tokenizer
 
     fraction = check_fraction(fraction)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     _write_tokenizer_files(ckpt, workdir)
-    tok = reference_tokenizer(workdir, {"vocab": "vocab.txt", "do_lower_case": ckpt.tokenizer["do_lower_case"]})
+    tok = reference_tokenizer(workdir / "vocab.txt")
     texts = list(texts) if texts else default_calibration_texts()
     encodings = [tok(t, truncation=True, max_length=min(max_length, CALIBRATION_MAX_LENGTH),
                      return_token_type_ids=True) for t in texts]

@@ -47,19 +47,23 @@ def quantize_onnx(src: Path, dst: Path, mode: str, float_ops: list[str] | tuple 
 
 
 def quantize_tflite(src: Path, dst: Path, mode: str, calibration: dict[str, list[dict]] | None = None,
-                    float_ops: list[str] | tuple = (), keep_src: bool = False) -> str:
+                    float_ops: list[str] | tuple = (), keep_src: bool = False, float_types: tuple = ()) -> str:
     """Quantize the RAW litert-torch export (before ``strip_internal_names``: the quantizer keys
     tensors by name). ``calibration`` ({signature: [feeds]}, see calibration.py) is required by
-    ``static-int8`` and ignored otherwise. ``float_ops``: output tensor names of FULLY_CONNECTED
-    ops left in float (the repair search's fallback); ``keep_src``: leave ``src`` for another attempt."""
+    ``static-int8`` and ignored otherwise. ``float_ops``: FULLY_CONNECTED ops (keys of
+    ``int8_error.tflite_op_key``) left in float (the repair search's fallback); ``float_types``: static-int8 only, op types
+    (``qtyping.TFLOperationName`` names, e.g. ``ATTENTION_OPS``) left in float everywhere;
+    ``keep_src``: leave ``src`` for another attempt."""
     _check(mode)
+    if float_types and mode != "static-int8":
+        raise ValueError(f"float_types apply to static-int8 only, not {mode}")
     if mode == "none":
         src.replace(dst)
         return "fp32"
     from ai_edge_quantizer import qtyping, quantizer, recipe
 
     if mode == "static-int8":
-        result = _static_int8(src, calibration, float_ops)
+        result = _static_int8(src, calibration, float_ops, float_types)
     else:
         qt = quantizer.Quantizer(str(src))
         if mode == "dynamic-int8":
@@ -77,18 +81,27 @@ def quantize_tflite(src: Path, dst: Path, mode: str, calibration: dict[str, list
 
 
 def _keep_float(qt, float_ops) -> None:
-    """Recipe entries, added last so they win, that leave the named FULLY_CONNECTED ops unquantized."""
-    import re
-
+    """Recipe entries, added last so they win, that leave the FULLY_CONNECTED ops named by
+    ``float_ops`` (op keys, ``int8_error.tflite_op_key``) unquantized in every signature."""
     from ai_edge_quantizer import qtyping
     from ai_edge_quantizer.algorithm_manager import AlgorithmName
 
-    for name in float_ops:
-        qt.update_quantization_recipe(f"^{re.escape(name)}$", qtyping.TFLOperationName.FULLY_CONNECTED,
+    from .int8_error import tflite_key_pattern
+
+    for key in float_ops:
+        qt.update_quantization_recipe(tflite_key_pattern(key), qtyping.TFLOperationName.FULLY_CONNECTED,
                                       algorithm_key=AlgorithmName.NO_QUANTIZE)
 
 
-def _static_int8(src: Path, calibration: dict[str, list[dict]] | None, float_ops=()):
+#: static-int8's attention core, which the repair search may leave in float (``float_types``):
+#: the softmax's int8 output has LiteRT's fixed scale 1/256, so over hundreds of positions most
+#: attention probabilities round to nothing (demo, full 512-token inputs: 96.2 % token argmax
+#: agreement with fp32, 98.7 % with these two types float; short sentences unchanged), and LiteRT's
+#: int8 BATCH_MATMUL ran ~3x slower than its float one here (demo 512 tokens: 82 -> 23 ms).
+ATTENTION_OPS = ("SOFTMAX", "BATCH_MATMUL")
+
+
+def _static_int8(src: Path, calibration: dict[str, list[dict]] | None, float_ops=(), float_types=()):
     """int8 weights (per channel) and int8 activations for every op the quantizer supports, float
     logits out (the runtimes read float32), int32 token inputs untouched. The embedding tables are
     int8 too, looked up into float and quantized right after (LiteRT has no int8-out lookup; the
@@ -102,6 +115,7 @@ def _static_int8(src: Path, calibration: dict[str, list[dict]] | None, float_ops
     and BATCH_MATMUL (99.1 %, not full-integer), ranges as the true min/max or percentiles of the
     per-input extremes instead of the quantizer's moving average (98.0-99.2 %), ranges scaled by
     0.7-1.15 (all worse). Weights alone cost 0.15 point; the rest is activations' static ranges.
+    Full 512-token inputs lose more (96.2 %): the softmax (``ATTENTION_OPS``).
     """
     from ai_edge_quantizer import qtyping, quantizer
     from ai_edge_quantizer.algorithm_manager import AlgorithmName
@@ -119,6 +133,8 @@ def _static_int8(src: Path, calibration: dict[str, list[dict]] | None, float_ops
     qt.add_dynamic_config(".*", ops.EMBEDDING_LOOKUP, num_bits=8)
     qt.update_quantization_recipe(".*", ops.OUTPUT, algorithm_key=AlgorithmName.NO_QUANTIZE)
     _keep_float(qt, float_ops)
+    for name in float_types:
+        qt.update_quantization_recipe(".*", getattr(ops, name), algorithm_key=AlgorithmName.NO_QUANTIZE)
     # the quantizer's progress bars go to stderr and cannot be turned off for calibration
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         ranges = qt.calibrate({sig: list(feeds) for sig, feeds in calibration.items()})

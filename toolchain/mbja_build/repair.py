@@ -14,14 +14,18 @@ so the build does, for every int8 model (``search``):
    exceeds ``OUTLIER_RATIO`` x the median channel's are divided down to that level and the readers'
    weight columns multiplied up (``residual_scale``: exact in fp32, every op stays int8, SmoothQuant's
    migration on a shared stream); re-export, quantize, measure.
-3. **float fallback**: the matmuls whose simulated int8 error is largest (``int8_error``) stay float,
-   1, 2, 4, ... of them, on the best model so far, until the target holds or ``MAX_FLOAT_SHARE`` of
-   the matmuls would be float.
+3. **float op types** (routes that have them, e.g. static int8's attention core,
+   ``quantize.ATTENTION_OPS``): every op of a type stays float; kept when it scores better.
+4. **float fallback**: the matmuls whose simulated int8 error is largest (``int8_error``) stay float,
+   1, 2, 4, ... of them, on the best model so far, until the target holds, ``MAX_FLOAT_SHARE`` of
+   the matmuls would be float; after ``STALL_ATTEMPTS`` attempts in a row that gained nothing,
+   only the counts at a cliff of the ranking are still tried.
 
 The first attempt reaching the target wins; if none does, the best attempt meeting verify's own
 bar (the floor, 99 %) is kept and the record says ``target_reached: false``; if none meets even
 that, the build fails with every attempt's numbers. What was done goes into the
-manifest (``models[].int8``): attempts, migrated channels, float ops, size and time per text.
+manifest (``models[].int8``): attempts, migrated channels, float op types and ops, size and time
+per text.
 """
 from __future__ import annotations
 
@@ -51,6 +55,12 @@ MAX_FLOAT_SHARE = 1 / 3
 #: op is near 1.0, a healthy one near 0.005: the ranking has a cliff, and each threshold tries the
 #: ops above one possible cliff), besides 1, 2, 4, ... ops.
 ERROR_STEPS = (0.5, 0.2, 0.1, 0.05, 0.02)
+#: After this many attempts in a row that scored no better than the best so far, the float
+#: fallback tries only the cliff counts (``cliff_counts``) still ahead: static int8's error on the
+#: demo sat in no matmul (1 to 64 float matmuls: 99.66 % each time, 18 s per attempt), while an
+#: outlier twin repaired without migration gains nothing from 1-8 float matmuls and everything
+#: from exactly the 19 above its cliff.
+STALL_ATTEMPTS = 2
 
 
 class RepairError(BuildError):
@@ -62,9 +72,38 @@ class Route:
     """How one backend exports, quantizes, ranks and runs a model."""
     backend: str
     export: Callable[[object, Path], dict]            # (PyTorch model, raw fp32 file) -> manifest fields
-    quantize: Callable[[Path, Path, list], str]       # (raw fp32 file, output, float ops) -> precision
+    quantize: Callable[[Path, Path, list, tuple], str]  # (raw fp32 file, output, float ops, float op types) -> precision
     rank: Callable[[Path, dict, list], list]          # (raw fp32 file, fields, inputs) -> [(op, error)] worst first
     open: Callable[[Path, dict], object]              # (model file, fields) -> mbja_runtime backend
+    type_fallbacks: tuple = ()                        # groups of op types step 3 tries leaving float, in order
+
+
+def onnx_route(mode: str, export: Callable) -> Route:
+    """ONNX Runtime dynamic int8 (``mode``: the --quantize value) with ``export`` (model, path)."""
+    from mbja_runtime.backends import OnnxBackend
+
+    from .int8_error import onnx_ranking
+    from .quantize import quantize_onnx
+
+    return Route("onnx", export,
+                 lambda src, dst, ops, _types=(): quantize_onnx(src, dst, mode, ops, keep_src=True),
+                 lambda path, _fields, inputs: onnx_ranking(path, inputs),
+                 lambda path, fields: OnnxBackend(path, fields))
+
+
+def tflite_route(mode: str, export: Callable, calibration: dict | None = None) -> Route:
+    """LiteRT dynamic or static int8; static may leave its attention core float (``ATTENTION_OPS``)."""
+    from mbja_runtime.backends import TFLiteBackend
+
+    from .int8_error import tflite_ranking
+    from .quantize import ATTENTION_OPS, quantize_tflite
+
+    return Route("tflite", export,
+                 lambda src, dst, ops, types=(): quantize_tflite(src, dst, mode, calibration, ops, keep_src=True,
+                                                              float_types=types),
+                 lambda path, fields, inputs: tflite_ranking(path, fields["signatures"], inputs),
+                 lambda path, fields: TFLiteBackend(path, fields),
+                 (ATTENTION_OPS,) if mode == "static-int8" else ())
 
 
 def _run_all(backend, inputs: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
@@ -129,10 +168,12 @@ def search(route: Route, model, raw: Path, info: dict, dst: Path, inputs: list[n
     sources = [raw]                    # fp32 exports made here, deleted at the end
     kept: dict = {}                    # the best attempt meeting the floor but not the target
 
-    def finish(out: Path, entry: dict, precision: str, float_ops: list, migrated: bool, reached: bool):
+    def finish(out: Path, entry: dict, precision: str, float_ops: list, migrated: bool, reached: bool,
+               float_types: tuple = ()):
         out.replace(dst)
         errors = dict(ranking)
         record.update(chosen=entry["name"], precision=precision, target_reached=reached,
+                      float_op_types=list(float_types),
                       float_ops=[{"op": op, "error": round(errors.get(op, 0.0), 5)} for op in float_ops])
         if not migrated:
             record.pop("migrated_channels", None)
@@ -142,17 +183,19 @@ def search(route: Route, model, raw: Path, info: dict, dst: Path, inputs: list[n
             kept["out"].unlink(missing_ok=True)
         return precision, record
 
-    def attempt(name: str, source: Path, float_ops: list, migrated: bool, **detail):
+    def attempt(name: str, source: Path, float_ops: list, migrated: bool, float_types: tuple = (), **detail):
         out = work / f"{dst.stem}.{name}{dst.suffix}"
-        precision = route.quantize(source, out, list(float_ops))
-        entry = {"name": name, **detail, "float_ops": len(float_ops), **_measure(route, out, info, inputs, reference)}
+        precision = route.quantize(source, out, list(float_ops), tuple(float_types))
+        entry = {"name": name, **detail, **({"float_op_types": list(float_types)} if float_types else {}),
+                 "float_ops": len(float_ops), **_measure(route, out, info, inputs, reference)}
         record["attempts"].append(entry)
         if quantized_passes(entry, target):
-            return finish(out, entry, precision, float_ops, migrated, True)
+            return finish(out, entry, precision, float_ops, migrated, True, float_types)
         if quantized_passes(entry, floor) and (not kept or _score(entry) > _score(kept["entry"])):
             if kept:
                 kept["out"].unlink(missing_ok=True)
-            kept.update(out=out, entry=entry, precision=precision, float_ops=list(float_ops), migrated=migrated)
+            kept.update(out=out, entry=entry, precision=precision, float_ops=list(float_ops), migrated=migrated,
+                        float_types=tuple(float_types))
         else:
             out.unlink()
         return None
@@ -177,16 +220,36 @@ def search(route: Route, model, raw: Path, info: dict, dst: Path, inputs: list[n
         if _score(record["attempts"][-1]) >= _score(best_entry):
             best, best_entry, best_migrated = migrated_raw, record["attempts"][-1], True
 
-    progress(f"{route.backend} int8: ranking matmuls by simulated int8 error")
-    ranking[:] = route.rank(best, info, inputs)
-    for k in fallback_counts([err for _, err in ranking]):
-        progress(f"{route.backend} int8: {k} op(s) in float")
-        done = attempt(f"{'migrate+' if best_migrated else ''}float{k}", best, [op for op, _ in ranking[:k]],
-                       best_migrated)
+    best_types: tuple = ()
+    for types in route.type_fallbacks:
+        label = "+".join(t.lower() for t in types)
+        progress(f"{route.backend} int8: {', '.join(types)} in float")
+        done = attempt(f"{'migrate+' if best_migrated else ''}float-{label}", best, [], best_migrated, types)
         if done:
             return done
+        if _score(record["attempts"][-1]) > _score(best_entry):
+            best_entry, best_types = record["attempts"][-1], tuple(types)
+
+    progress(f"{route.backend} int8: ranking matmuls by simulated int8 error")
+    ranking[:] = route.rank(best, info, inputs)
+    prefix = ("migrate+" if best_migrated else "") + (f"float-{'+'.join(t.lower() for t in best_types)}+"
+                                                       if best_types else "")
+    errors = [err for _, err in ranking]
+    cliffs = cliff_counts(errors)
+    stalled, best_score = 0, _score(best_entry)
+    for k in fallback_counts(errors):
+        if stalled >= STALL_ATTEMPTS and k not in cliffs:
+            continue
+        progress(f"{route.backend} int8: {k} op(s) in float")
+        done = attempt(f"{prefix}float{k}", best, [op for op, _ in ranking[:k]], best_migrated, best_types)
+        if done:
+            return done
+        score = _score(record["attempts"][-1])
+        stalled = 0 if score > best_score else stalled + 1
+        best_score = max(best_score, score)
     if kept:
-        return finish(kept["out"], kept["entry"], kept["precision"], kept["float_ops"], kept["migrated"], False)
+        return finish(kept["out"], kept["entry"], kept["precision"], kept["float_ops"], kept["migrated"], False,
+                      kept["float_types"])
     for p in sources:
         p.unlink(missing_ok=True)
     raise RepairError(f"{route.backend} int8 missed {floor:.2%} decisive argmax agreement with fp32 on "
@@ -198,9 +261,13 @@ def search(route: Route, model, raw: Path, info: dict, dst: Path, inputs: list[n
 def fallback_counts(errors: list[float]) -> list[int]:
     """How many of the worst-ranked ops each float-fallback attempt keeps in float, ascending."""
     limit = int(len(errors) * MAX_FLOAT_SHARE)
-    counts = {2 ** i for i in range(limit.bit_length()) if 2 ** i <= limit}
-    counts |= {sum(e > t for e in errors) for t in ERROR_STEPS}
+    counts = {2 ** i for i in range(limit.bit_length()) if 2 ** i <= limit} | cliff_counts(errors)
     return sorted(k for k in counts if 0 < k <= limit)
+
+
+def cliff_counts(errors: list[float]) -> set[int]:
+    """The counts of ops above each ``ERROR_STEPS`` threshold: where the ranking may have a cliff."""
+    return {n for n in (sum(e > t for e in errors) for t in ERROR_STEPS) if n > 0}
 
 
 def chosen_attempt(record: dict) -> dict:
@@ -229,6 +296,8 @@ def summary(record: dict) -> str:
     done = []
     if record.get("migrated_channels"):
         done.append(f"{len(record['migrated_channels'])} residual channel(s) migrated")
+    if record.get("float_op_types"):
+        done.append(f"every {', '.join(record['float_op_types'])} left in float")
     if record["float_ops"]:
         done.append(f"{len(record['float_ops'])} matmul(s) left in float")
     return (f"int8 repaired ({', '.join(done) or 'best attempt kept'}{missed}): decisive agreement "

@@ -1,7 +1,9 @@
 """Task and architecture registry: what we can export, and how each task's graph looks.
 
 Like optimum's TasksManager, adding a task or an architecture is one registration, and an unknown
-name fails with the list of known ones instead of falling through an if-chain.
+name fails with the list of known ones instead of falling through an if-chain. Each task also says
+what its output looks like (``output_axes``), so both exporters write the same, true shape into the
+manifest (docs/bundle-format.md).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ class Task:
     name: str
     auto_class: str          # transformers Auto* class that loads the head
     output: str              # attribute of the model output we export
-    token_level: bool        # output has a sequence axis (per-token) or not
+    output_axes: tuple       # the output's axes after the batch axis, as the manifest names them
     head_suffixes: tuple     # architecture name suffixes that imply this task
     description: str
 
@@ -28,20 +30,22 @@ def register(task: Task) -> Task:
     return task
 
 
-register(Task("token-classification", "AutoModelForTokenClassification", "logits", True,
+register(Task("token-classification", "AutoModelForTokenClassification", "logits", ("sequence", "labels"),
               ("ForTokenClassification",), "per-token labels, e.g. NER (IOB2)"))
-register(Task("sequence-classification", "AutoModelForSequenceClassification", "logits", False,
+register(Task("sequence-classification", "AutoModelForSequenceClassification", "logits", ("labels",),
               ("ForSequenceClassification",), "one label for a text or text pair"))
-register(Task("fill-mask", "AutoModelForMaskedLM", "logits", True,
+register(Task("fill-mask", "AutoModelForMaskedLM", "logits", ("sequence", "vocab"),
               ("ForMaskedLM", "ForPreTraining"), "vocabulary logits at every position ([MASK] filling)"))
-register(Task("feature-extraction", "AutoModel", "last_hidden_state", True,
+register(Task("feature-extraction", "AutoModel", "last_hidden_state", ("sequence", "hidden"),
               ("Model",), "hidden states for embeddings (CLS or mean pooling)"))
 
 #: model_type values whose graphs we export and test (config.model_type).
 SUPPORTED_MODEL_TYPES = ("mobilebert", "bert")
 
 
-def get_task(name: str) -> Task:
+def get_task(name: str | Task) -> Task:
+    if isinstance(name, Task):
+        return name
     try:
         return TASKS[name]
     except KeyError:

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mbja_runtime.bundle import MANIFEST, read_manifest
+from mbja_runtime.bundle import MANIFEST, max_input_length, read_manifest
 
 from .errors import BuildError, UsageError
+from .reference import reference_tokenizer
 
 #: Thresholds the build and tests hold bundles to. An fp32 export passes if it is within
 #: FP32_MAX_ABS absolutely OR within FP32_MAX_REL of the largest reference logit: on the trained
@@ -126,18 +127,6 @@ def read_texts(path: str | os.PathLike, option: str = "--texts") -> list[str]:
     return texts
 
 
-def reference_tokenizer(bundle_dir: Path, settings: dict):
-    from transformers import BertJapaneseTokenizer
-
-    return BertJapaneseTokenizer(
-        str(bundle_dir / settings.get("vocab", "vocab.txt")),
-        do_lower_case=settings["do_lower_case"],
-        word_tokenizer_type="mecab",
-        subword_tokenizer_type="wordpiece",
-        mecab_kwargs={"mecab_dic": "unidic_lite"},
-    )
-
-
 def _entity_key(word: str) -> str:
     """transformers' slow-tokenizer entity ``word`` (tokens joined by spaces) without the joins."""
     return re.sub(r"\s+", "", word).removeprefix("##")
@@ -181,11 +170,9 @@ def compare(bundle_dir, model=None, texts: list[str] | None = None, backends: li
     manifest = read_manifest(bundle_dir)
     texts = list(texts) if texts is not None else default_texts()
     settings = json.loads((bundle_dir / manifest["tokenizer"]).read_text(encoding="utf-8"))
-    tok = reference_tokenizer(bundle_dir, settings)
+    tok = reference_tokenizer(bundle_dir / settings.get("vocab", "vocab.txt"))
     ckpt = load_checkpoint(model if model is not None else _source_model(manifest), manifest["task"])
-    max_length = manifest["max_length"]
-    if any(m["backend"] == "tflite" for m in manifest["models"]):
-        max_length = min(max_length, max(manifest["buckets"]))
+    max_length = max_input_length(manifest)
     # one untruncated pass tells which texts fit; only the others are encoded again, truncated
     encodings = [tok(t, return_token_type_ids=True) for t in texts]
     fits = [len(e["input_ids"]) <= max_length for e in encodings]

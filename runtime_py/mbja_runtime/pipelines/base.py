@@ -1,17 +1,19 @@
-"""One base class for every task: preprocess -> forward -> postprocess, as transformers' pipelines.
+"""One base class for every task, built on an opened bundle (``opened.Bundle``: manifest checked,
+tokenizer, backend, labels), as transformers' pipelines are built on a model and a tokenizer.
 
-A pipeline IS the opened bundle (``Bundle``: manifest checked, tokenizer, backend, labels) plus
-the task's call. Postprocessing is a pure function of NumPy logits and the ``Encoding``, so the
-Kotlin SDK's decoders can be tested against it through shared vectors.
+Postprocessing is a pure function of NumPy logits and the ``Encoding``, so the Kotlin SDK's
+decoders can be tested against it through shared vectors.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from ..api import Bundle
+from ..backends import Backend
 from ..errors import MbjaError
+from ..opened import Bundle
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -21,10 +23,63 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-class Pipeline(Bundle):
-    """``m(text)`` -> the task's result; ``m([t1, t2])`` -> a list of results, one per text."""
+class Pipeline:
+    """``m(text)`` -> the task's result; ``m([t1, t2])`` -> a list of results, one per text.
+
+    ``Pipeline(bundle)``: an ``opened.Bundle``, or a bundle directory opened with ``backend``,
+    ``num_threads`` and ``verify`` as ``opened.Bundle`` takes them. ``close()`` / ``with``
+    release the model. Safe to call from several threads (see ``backends``).
+    """
 
     task: str = ""
+
+    def __init__(self, bundle: Bundle | str | Path, backend: str | None = None, num_threads: int | None = None,
+                 verify: bool = True):
+        self.bundle = bundle if isinstance(bundle, Bundle) else Bundle(bundle, backend, num_threads, verify)
+        if self.bundle.task != self.task:
+            raise MbjaError(f"bundle {self.bundle.path} is a {self.bundle.task} bundle, not {self.task}")
+
+    # the opened bundle, as the pipeline's users reach it
+    @property
+    def path(self) -> Path:
+        return self.bundle.path
+
+    @property
+    def manifest(self) -> dict:
+        return self.bundle.manifest
+
+    @property
+    def tokenizer(self):
+        return self.bundle.tokenizer
+
+    @property
+    def backend(self) -> Backend:
+        return self.bundle.backend
+
+    @property
+    def backend_choice(self) -> dict:
+        return self.bundle.backend_choice
+
+    @property
+    def id2label(self) -> dict[int, str] | None:
+        return self.bundle.id2label
+
+    @property
+    def max_length(self) -> int:
+        return self.bundle.max_length
+
+    def logits(self, text: str, pair: str | None = None) -> np.ndarray:
+        """Raw model output for one text (truncated to the model's length), without padding."""
+        return self.bundle.logits(text, pair)
+
+    def close(self) -> None:
+        self.bundle.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def __call__(self, inputs: str | Sequence[str], **options):
         if isinstance(inputs, str):

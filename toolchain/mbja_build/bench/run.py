@@ -17,8 +17,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mbja_runtime import cpu
+
 from ..errors import UsageError, describe
-from . import cpu
 from . import shapes as shapes_mod
 from .variants import Variant, build_variant, model_file, parse_variants
 
@@ -197,7 +198,9 @@ def int8_record(bundle: Path, backend: str) -> dict:
             return {"int8": {"chosen": rec["chosen"], "plain_decisive_agreement": first.get("decisive_agreement"),
                              "decisive_agreement": last.get("decisive_agreement"),
                              "migrated_channels": len(rec.get("migrated_channels", [])),
-                             "float_ops": len(rec.get("float_ops", []))}}
+                             "float_op_types": list(rec.get("float_op_types", [])),
+                             "float_ops": len(rec.get("float_ops", [])),
+                             "target_reached": rec.get("target_reached", True)}}
     return {}
 
 

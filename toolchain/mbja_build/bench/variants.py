@@ -38,8 +38,12 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("tflite-int8-norepair", "tflite", "dynamic-int8", "dynamic-int8", "bundle, LiteRT, "
             "dynamic_wi8_afp32, no repair", repair=False),
     # Full-integer (int8 weights and activations) for NPU/DSP delegates; on a CPU it shows what that costs.
+    # The repair may leave the attention core float (quantize.ATTENTION_OPS); -norepair is the
+    # full-integer graph as the quantizer makes it.
     Variant("tflite-static-int8", "tflite", "static-int8", "static-int8", "bundle, LiteRT, static int8 "
             "(weights and activations, calibrated on 200 training-split sentences)"),
+    Variant("tflite-static-int8-norepair", "tflite", "static-int8", "static-int8", "bundle, LiteRT, static "
+            "int8, full-integer, no repair", repair=False),
     # Pruning trades F1 for speed: the table shows how much of each (calibration: 200 training-split sentences).
     Variant("onnx-int8-pruned30", "onnx", "dynamic-int8", "dynamic-int8", "bundle, ONNX Runtime, int8, "
             "30 % of attention heads pruned", prune=0.3),

@@ -48,13 +48,12 @@ class TorchNER:
 
     def __init__(self, path: str, threads: int):
         import torch
-        from transformers import AutoModelForTokenClassification, BertJapaneseTokenizer
+        from transformers import AutoModelForTokenClassification
+
+        from ..reference import reference_tokenizer
 
         torch.set_num_threads(threads)
-        cfg = json.loads(open(os.path.join(path, "tokenizer_config.json"), encoding="utf-8").read())
-        self.tok = BertJapaneseTokenizer(os.path.join(path, "vocab.txt"), do_lower_case=bool(cfg.get("do_lower_case")),
-                                         word_tokenizer_type="mecab", subword_tokenizer_type="wordpiece",
-                                         mecab_kwargs={"mecab_dic": "unidic_lite"})
+        self.tok = reference_tokenizer(os.path.join(path, "vocab.txt"))
         self.model = AutoModelForTokenClassification.from_pretrained(path).eval()
         self.id2label = {int(k): v for k, v in self.model.config.id2label.items()}
         self.max_len = int(self.model.config.max_position_embeddings)

@@ -11,17 +11,21 @@ from pathlib import Path
 
 import torch
 
+from ..tasks import Task, get_task
 from .fold_nonorm import fold_mobilebert
 from .wrapper import INPUT_NAMES, ExportWrapper, sample_inputs
 
 OPSET = 18
 
 
-def export_onnx(model: torch.nn.Module, output: str, out_file: Path, max_length: int, vocab_size: int,
+def export_onnx(model: torch.nn.Module, task: str | Task, out_file: Path, max_length: int, vocab_size: int,
                 fold: bool = True) -> dict:
     """Write ``out_file`` and return its interface description for the manifest.
 
-    ``fold=False`` exports the model exactly as transformers runs it (for comparisons)."""
+    ``task``: a task name or ``tasks.Task`` (its output and axes); ``fold=False`` exports the model
+    exactly as transformers runs it (for comparisons)."""
+    task = get_task(task)
+    output = task.output
     if fold:
         model = fold_mobilebert(model, fuse_projections=False, onnx_attention=True)
     wrapper = ExportWrapper(model, output, cast_to_long=False).eval()
@@ -36,7 +40,7 @@ def export_onnx(model: torch.nn.Module, output: str, out_file: Path, max_length:
             optimize=True,
         )
     program.save(str(out_file))
-    out_shape = ["batch", "sequence", "labels"] if output == "logits" else ["batch", "sequence", "hidden"]
+    out_shape = ["batch", *task.output_axes]
     return {
         "inputs": [{"name": n, "dtype": "int64", "shape": ["batch", "sequence"]} for n in INPUT_NAMES],
         "outputs": [{"name": output, "dtype": "float32", "shape": out_shape}],

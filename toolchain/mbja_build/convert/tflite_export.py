@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from ..tasks import Task, get_task
 from .fold_nonorm import fold_mobilebert
 from .wrapper import INPUT_NAMES, ExportWrapper, sample_inputs
 
@@ -23,11 +24,14 @@ def signature_name(length: int) -> str:
     return f"seq_{length}"
 
 
-def export_tflite(model: torch.nn.Module, output: str, out_file: Path, buckets: list[int],
+def export_tflite(model: torch.nn.Module, task: str | Task, out_file: Path, buckets: list[int],
                   vocab_size: int, quiet: bool = True, fold: bool = True) -> dict:
-    """``fold=False`` converts the model exactly as transformers runs it (for comparisons)."""
+    """``task``: a task name or ``tasks.Task`` (its output and axes); ``fold=False`` converts the
+    model exactly as transformers runs it (for comparisons)."""
     import litert_torch
 
+    task = get_task(task)
+    output = task.output
     if fold:
         model = fold_mobilebert(model, fuse_projections=True)
     wrapper = ExportWrapper(model, output, cast_to_long=True, as_dict=True).eval()
@@ -40,11 +44,12 @@ def export_tflite(model: torch.nn.Module, output: str, out_file: Path, buckets: 
     sink = io.StringIO()
     with torch.no_grad(), (contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext()):
         converter.convert().export(str(out_file))
-    return {"signatures": [describe_signature(length, output) for length in buckets]}
+    return {"signatures": [describe_signature(length, task) for length in buckets]}
 
 
-def describe_signature(length: int, output: str) -> dict:
-    out_shape = [1, length, "labels"] if output == "logits" else [1, length, "hidden"]
+def describe_signature(length: int, task: Task) -> dict:
+    out_shape = [1, *(length if axis == "sequence" else axis for axis in task.output_axes)]
+    output = task.output
     return {
         "name": signature_name(length),
         "length": length,

@@ -28,15 +28,9 @@ def nfkc_char_map(text: str) -> tuple[str, list[int]] | None:
 
 class Aligner:
     def __init__(self, vocab_file: str):
-        from transformers import BertJapaneseTokenizer
+        from ..reference import reference_tokenizer
 
-        self.ref = BertJapaneseTokenizer(
-            vocab_file,
-            do_lower_case=False,
-            word_tokenizer_type="mecab",
-            subword_tokenizer_type="wordpiece",
-            mecab_kwargs={"mecab_dic": "unidic_lite"},
-        )
+        self.ref = reference_tokenizer(vocab_file)
 
     def encode(self, text: str):
         """(input_ids, offsets) with [CLS]/[SEP] (offsets None), or None if unalignable."""

@@ -2,7 +2,8 @@
 
 The same bundle runs 5x apart on two x86 servers: XNNPACK's dynamic int8 GEMM reached 206 GMAC/s
 with AVX-512 VNNI and 42 GMAC/s with AVX2 + FMA alone. A table without the CPU's features cannot
-be compared with another, so every bench and compute-limit report carries them.
+be compared with another, so every bench and compute-limit report carries them, and the runtime
+names them when it says which backend it chose (backends.choose_backend).
 """
 from __future__ import annotations
 

@@ -1,0 +1,83 @@
+"""An opened bundle: the manifest (sha256-checked at open), its tokenizer, labels and one backend.
+
+Pipelines (``pipelines/``) are built from one, not derived from it, so the runtime has no import
+cycle: ``api.load`` imports both, neither imports ``api``.
+"""
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .backends import Backend, choose_backend
+from .bundle import max_input_length, read_manifest
+from .errors import MbjaError
+
+
+class Bundle:
+    """``Bundle(dir)``: manifest checked now, tokenizer and model opened on first use.
+
+    Safe to share between threads (see ``backends``); ``close()`` or ``with Bundle(dir) as b:``
+    lets go of the model's session / interpreter at once instead of at garbage collection.
+    """
+
+    def __init__(self, bundle_dir: str | Path, backend: str | None = None, num_threads: int | None = None,
+                 verify: bool = True):
+        self.path = Path(bundle_dir)
+        self.manifest = read_manifest(self.path, verify=verify)
+        self.task = self.manifest["task"]
+        self._backend_name = backend
+        self._num_threads = num_threads
+
+    @cached_property
+    def tokenizer(self):
+        from .tokenize import Tokenizer
+
+        # The manifest check at open already proved every file's sha256; skip the CRC pass.
+        return Tokenizer.from_bundle(self.path, verify=False)
+
+    @cached_property
+    def _chosen(self) -> tuple[Backend, dict]:
+        return choose_backend(self.path, self.manifest, self._backend_name, self._num_threads)
+
+    @property
+    def backend(self) -> Backend:
+        return self._chosen[0]
+
+    @property
+    def backend_choice(self) -> dict:
+        """Which model runs and why: {"backend", "reason", "cpu_features"[, "ms", "failed"]}."""
+        return self._chosen[1]
+
+    @cached_property
+    def id2label(self) -> dict[int, str] | None:
+        name = self.manifest.get("labels")
+        if not name:
+            return None
+        return {int(k): v for k, v in json.loads((self.path / name).read_text(encoding="utf-8")).items()}
+
+    @property
+    def max_length(self) -> int:
+        return max_input_length(self.manifest)
+
+    def logits(self, text: str, pair: str | None = None) -> np.ndarray:
+        """Raw model output for one text (truncated to the model's length), without padding."""
+        if not isinstance(text, str):
+            raise MbjaError(f"text must be a str, not {type(text).__name__}")
+        enc = self.tokenizer.encode(text, pair, max_length=self.max_length)
+        return self.backend.run(np.asarray(enc.input_ids), np.asarray(enc.attention_mask),
+                                np.asarray(enc.token_type_ids))
+
+    def close(self) -> None:
+        """Release the opened model (a later call opens it again)."""
+        chosen = self.__dict__.pop("_chosen", None)
+        if chosen is not None:
+            chosen[0].close()
+
+    def __enter__(self) -> "Bundle":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
