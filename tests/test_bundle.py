@@ -82,3 +82,18 @@ def test_failed_build_leaves_no_half_bundle_and_keeps_the_old_one(onnx_bundle, t
     assert (existing / "manifest.json").read_bytes() == before
     read_manifest(existing)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"]
+
+
+def test_every_runtime_knows_exactly_the_toolchains_tasks():
+    """Task names live in the toolchain's registry, the Python runtime's pipelines, mbja-run's
+    commands and the Kotlin SDK's Task enum: a task added to one and not the others fails here."""
+    import re
+    from pathlib import Path
+
+    from mbja_build.tasks import TASKS
+    from mbja_runtime.cli import TASK_COMMANDS
+    from mbja_runtime.pipelines import PIPELINES
+
+    kotlin = (Path(__file__).resolve().parent.parent / "android-demo/sdk/src/main/kotlin/io/mbja/Task.kt").read_text()
+    kotlin_ids = set(re.findall(r'^\s+[A-Z_]+\("([a-z-]+)"\)', kotlin, re.M))
+    assert set(TASKS) == set(PIPELINES) == {c.task for c in TASK_COMMANDS.values()} == kotlin_ids

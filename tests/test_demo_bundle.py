@@ -118,3 +118,29 @@ def test_recorded_demo_f1_is_reproducible(ner_records):
     got = entity_f1(gold, pred)
     assert got["f1"] == pytest.approx(metrics["f1"], abs=1e-9)
     assert got["gold"] == metrics["gold"] > 5000
+
+
+def test_readme_ner_example_is_what_the_bundle_returns(int8_bundle):
+    """The README's NER example, run on the bundle its main command builds: the entities (types,
+    texts, offsets) exactly, the scores as printed within int8's run-to-run spread, the logits
+    shape and the offsets it shows."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import mbja_runtime
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("**Token classification (NER)**", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    call = re.search(r'^m\("([^"]+)"\)\n((?:#.*\n)+)', block, re.M)
+    text, shown = call.group(1), ast.literal_eval("".join(l[1:] for l in call.group(2).splitlines()))
+    m = mbja_runtime.load(int8_bundle)
+    got = m(text)
+    assert [{k: e[k] for k in ("type", "text", "start", "end")} for e in got] == \
+        [{k: e[k] for k in ("type", "text", "start", "end")} for e in shown]
+    assert all(abs(g["score"] - s["score"]) < 1e-3 for g, s in zip(got, shown))
+    shape = re.search(r'^m\.logits\("([^"]+)"\)\.shape +# \(tokens, labels\) = \((\d+), (\d+)\)', block, re.M)
+    assert m.logits(shape.group(1)).shape == (int(shape.group(2)), int(shape.group(3)))
+    offsets = re.search(r'^m\.tokenizer\.encode\("([^"]+)"\)\.offsets +# \[(.*), \.\.\.\]', block, re.M)
+    want = ast.literal_eval(f"[{offsets.group(2)}]")
+    assert m.tokenizer.encode(offsets.group(1)).offsets[:len(want)] == want

@@ -278,3 +278,43 @@ def test_odd_inputs_give_results_or_clear_errors(tiny_task_bundle):
     assert checked > 0, "the model found no entity: nothing was checked"
     with pytest.raises(MbjaError):
         m("lone \ud800 surrogate")
+
+
+def test_results_have_exactly_their_typed_keys(tiny_task_bundle):
+    """Each result is the TypedDict mbja_runtime.results declares: the same keys at every
+    aggregation of its kind (entities; per-token tags for "none"), values of the declared types."""
+    from typing import get_type_hints
+
+    from mbja_runtime.results import Entity, Filler, Label, TokenTag
+
+    def check(results, kind):
+        hints = get_type_hints(kind)
+        assert results, f"nothing to check for {kind.__name__}"
+        for r in results:
+            assert set(r) == set(hints), (kind.__name__, r)
+            assert all(isinstance(r[k], t) for k, t in hints.items()), (kind.__name__, r)
+
+    text = "レッドフォックス株式会社は東京都千代田区にある。山田太郎が社長を務める。"
+    ner = mbja_runtime.load(tiny_task_bundle("token-classification"))
+    check(ner(text, aggregation="none"), TokenTag)
+    for aggregation in ("simple", "first", "average", "max"):
+        check(ner(text, aggregation=aggregation, ignore_labels=()), Entity)   # "O" kept: never empty
+    check(mbja_runtime.load(tiny_task_bundle("sequence-classification"))(text, top_k=None), Label)
+    masks = mbja_runtime.load(tiny_task_bundle("fill-mask"))("東京は[MASK]の首都です。")
+    assert len(masks) == 1
+    check(masks[0], Filler)
+
+
+def test_steps_are_preprocess_forward_postprocess(tiny_task_bundle, test_sentences):
+    """run_one is the three steps, each taking its own options, and an unknown option is an
+    MbjaError naming the known ones (it used to be a TypeError from deep inside)."""
+    m = mbja_runtime.load(tiny_task_bundle("token-classification"))
+    for text in test_sentences[:20]:
+        inputs = m.preprocess(text)
+        outputs = m.forward(inputs, stride=16)
+        assert outputs["logits"].shape == (len(inputs["encoding"]), len(m.id2label))
+        assert m.postprocess(outputs, aggregation="first") == m(text, aggregation="first", stride=16)
+    for task, bad in (("token-classification", "pooling"), ("feature-extraction", "aggregation"),
+                      ("sequence-classification", "stride"), ("fill-mask", "top")):
+        with pytest.raises(MbjaError, match=f"unknown option\\(s\\) {bad} for {task}"):
+            mbja_runtime.load(tiny_task_bundle(task))("東京は[MASK]です", **{bad: 1})

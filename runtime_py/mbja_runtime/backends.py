@@ -176,7 +176,8 @@ def choose_backend(bundle_dir: str | Path, manifest: dict, backend: str | None =
         if name != best:
             be.close()
     ms = ", ".join(f"{k} {v:.2f} ms" for k, v in sorted(timings.items(), key=lambda kv: kv[1]))
-    reason = f"fastest at load on a {PROBE_TOKENS}-token input ({ms}; {num_threads or 'default'} threads)"
+    threads = f"{num_threads} thread(s)" if num_threads else "the engines' default threads"
+    reason = f"fastest at load on a {PROBE_TOKENS}-token input ({ms}; {threads})"
     if failed:
         reason += "; could not open " + "; ".join(f"{k} ({v})" for k, v in failed.items())
     return candidates[best], {"backend": best, "reason": reason, "ms": {k: round(v, 3) for k, v in timings.items()},

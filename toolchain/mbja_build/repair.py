@@ -222,9 +222,8 @@ def search(route: Route, model, raw: Path, info: dict, dst: Path, inputs: list[n
 
     best_types: tuple = ()
     for types in route.type_fallbacks:
-        label = "+".join(t.lower() for t in types)
         progress(f"{route.backend} int8: {', '.join(types)} in float")
-        done = attempt(f"{'migrate+' if best_migrated else ''}float-{label}", best, [], best_migrated, types)
+        done = attempt(f"{'migrate+' if best_migrated else ''}{_types_label(types)}", best, [], best_migrated, types)
         if done:
             return done
         if _score(record["attempts"][-1]) > _score(best_entry):
@@ -232,8 +231,7 @@ def search(route: Route, model, raw: Path, info: dict, dst: Path, inputs: list[n
 
     progress(f"{route.backend} int8: ranking matmuls by simulated int8 error")
     ranking[:] = route.rank(best, info, inputs)
-    prefix = ("migrate+" if best_migrated else "") + (f"float-{'+'.join(t.lower() for t in best_types)}+"
-                                                       if best_types else "")
+    prefix = ("migrate+" if best_migrated else "") + (f"{_types_label(best_types)}+" if best_types else "")
     errors = [err for _, err in ranking]
     cliffs = cliff_counts(errors)
     stalled, best_score = 0, _score(best_entry)
@@ -268,6 +266,11 @@ def fallback_counts(errors: list[float]) -> list[int]:
 def cliff_counts(errors: list[float]) -> set[int]:
     """The counts of ops above each ``ERROR_STEPS`` threshold: where the ranking may have a cliff."""
     return {n for n in (sum(e > t for e in errors) for t in ERROR_STEPS) if n > 0}
+
+
+def _types_label(types) -> str:
+    """An attempt's name for op types left in float: ("SOFTMAX", "BATCH_MATMUL") -> float-softmax+batch_matmul."""
+    return "float-" + "+".join(t.lower() for t in types)
 
 
 def chosen_attempt(record: dict) -> dict:

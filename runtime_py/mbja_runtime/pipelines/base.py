@@ -6,6 +6,8 @@ decoders can be tested against it through shared vectors.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +23,13 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
+
+
+@functools.cache
+def _step_options(cls) -> tuple[set, set, set]:
+    """The option names preprocess, forward and postprocess of ``cls`` take."""
+    steps = (cls.preprocess, cls.forward, cls.postprocess)
+    return tuple(set(inspect.signature(f).parameters) - {"self", "text", "inputs", "outputs"} for f in steps)
 
 
 class Pipeline:
@@ -82,6 +91,7 @@ class Pipeline:
         self.close()
 
     def __call__(self, inputs: str | Sequence[str], **options):
+        self._split(options)                     # an unknown option: one clear error, before any work
         if isinstance(inputs, str):
             return self.run_one(inputs, **options)
         if isinstance(inputs, (list, tuple)):
@@ -95,7 +105,36 @@ class Pipeline:
         return text
 
     def run_one(self, text: str, **options):
+        """preprocess -> forward -> postprocess, each taking the options named in its signature
+        (``_split``), as transformers' pipelines do; a batching caller can run ``forward`` on
+        many preprocessed inputs at once."""
+        pre, fwd, post = self._split(options)
+        return self.postprocess(self.forward(self.preprocess(self._text(text), **pre), **fwd), **post)
+
+    def preprocess(self, text: str, **options) -> dict:
+        """Text -> model inputs (at least ``"text"`` and ``"encoding"``)."""
         raise NotImplementedError
+
+    def forward(self, inputs: dict, **options) -> dict:
+        """Model inputs -> the same dict with ``"logits"`` (the backend's output for the encoding)."""
+        enc = inputs["encoding"]
+        logits = self.backend.run(np.asarray(enc.input_ids), np.asarray(enc.attention_mask),
+                                  np.asarray(enc.token_type_ids))
+        return {**inputs, "logits": logits}
+
+    def postprocess(self, outputs: dict, **options):
+        """Logits -> the task's result."""
+        raise NotImplementedError
+
+    def _split(self, options: dict) -> tuple[dict, dict, dict]:
+        """The caller's options by the step whose signature names them; an unknown one is an error."""
+        names = _step_options(type(self))
+        unknown = set(options) - set().union(*names)
+        if unknown:
+            known = ", ".join(sorted(set().union(*names)))
+            raise MbjaError(f"unknown option(s) {', '.join(sorted(unknown))} for {self.task}; "
+                            f"known: {known or 'none'}")
+        return tuple({k: v for k, v in options.items() if k in n} for n in names)
 
     def _labels(self) -> dict[int, str]:
         labels = self.id2label

@@ -35,7 +35,13 @@ class FeatureExtractionPipeline(Pipeline):
 
     task = "feature-extraction"
 
+    def preprocess(self, text: str) -> dict:
+        return {"text": text, "encoding": self.tokenizer.encode(text, max_length=self.max_length)}
+
+    def postprocess(self, outputs: dict, pooling: str = "cls", normalize: bool = False) -> np.ndarray:
+        return pool(outputs["logits"], pooling, normalize)
+
     def run_one(self, text: str, pooling: str = "cls", normalize: bool = False) -> np.ndarray:
-        if pooling not in POOLINGS:
+        if pooling not in POOLINGS:              # before any inference
             raise MbjaError(f"unknown pooling {pooling!r}; choose one of: {', '.join(POOLINGS)}")
-        return pool(self.logits(self._text(text)), pooling, normalize)
+        return super().run_one(text, pooling=pooling, normalize=normalize)

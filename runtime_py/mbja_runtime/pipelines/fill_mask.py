@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MbjaError
+from ..results import Filler
 from ..tokenize import Encoding
 from .base import Pipeline, softmax
 
 
 def decode_masks(logits: np.ndarray, enc: Encoding, text: str, mask_id: int, id2token,
-                 top_k: int = 5) -> list[list[dict]]:
+                 top_k: int = 5) -> list[list[Filler]]:
     """Per [MASK] of ``enc`` (vocabulary logits (seq, vocab)): ``[{"token", "token_str", "score", "sequence"}]``."""
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise MbjaError(f"top_k must be a positive int, not {top_k!r}")
@@ -39,10 +40,10 @@ class FillMaskPipeline(Pipeline):
 
     task = "fill-mask"
 
-    def run_one(self, text: str, top_k: int = 5) -> list[list[dict]]:
+    def preprocess(self, text: str) -> dict:
         tok = self.tokenizer
         mask = tok.settings["mask_token"]
-        enc = tok.encode(self._text(text), truncation=False)
+        enc = tok.encode(text, truncation=False)
         mask_id = tok.vocab[mask]
         positions = [i for i, t in enumerate(enc.input_ids) if t == mask_id]
         if not positions:
@@ -52,5 +53,8 @@ class FillMaskPipeline(Pipeline):
                             f"shorten the text before it")
         if len(enc) > self.max_length:
             enc = tok.encode(text, max_length=self.max_length)
-        logits = self.backend.run(np.asarray(enc.input_ids), None, np.asarray(enc.token_type_ids))
-        return decode_masks(logits, enc, text, mask_id, tok.ids_to_tokens.__getitem__, top_k)
+        return {"text": text, "encoding": enc, "mask_id": mask_id}
+
+    def postprocess(self, outputs: dict, top_k: int = 5) -> list[list[Filler]]:
+        return decode_masks(outputs["logits"], outputs["encoding"], outputs["text"], outputs["mask_id"],
+                            self.tokenizer.ids_to_tokens.__getitem__, top_k)

@@ -12,6 +12,7 @@ import json
 import numpy as np
 
 from ..errors import MbjaError
+from ..results import Label
 from .base import Pipeline, softmax
 
 
@@ -24,7 +25,7 @@ def score_function(config: dict) -> str:
 
 
 def decode_labels(logits: np.ndarray, id2label: dict[int, str], top_k: int = 1,
-                  function: str = "softmax") -> list[dict]:
+                  function: str = "softmax") -> list[Label]:
     """``[{"label", "score"}]``, best first; ``top_k=None`` returns every label."""
     if logits.ndim != 1:
         raise MbjaError(f"sequence-classification logits must be 1-D, not {logits.shape}")
@@ -46,10 +47,12 @@ class TextClassificationPipeline(Pipeline):
 
     task = "sequence-classification"
 
-    def run_one(self, text: str, text_pair: str | None = None, top_k: int | None = 1,
-                function: str | None = None) -> list[dict]:
-        logits = self.logits(self._text(text), None if text_pair is None else self._text(text_pair))
-        return decode_labels(logits, self._labels(), top_k, function or self.score_function)
+    def preprocess(self, text: str, text_pair: str | None = None) -> dict:
+        pair = None if text_pair is None else self._text(text_pair)
+        return {"text": text, "encoding": self.tokenizer.encode(text, pair, max_length=self.max_length)}
+
+    def postprocess(self, outputs: dict, top_k: int | None = 1, function: str | None = None) -> list[Label]:
+        return decode_labels(outputs["logits"], self._labels(), top_k, function or self.score_function)
 
     @property
     def score_function(self) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import MbjaError
 from ..iob import decode_iob2
+from ..results import Entity, TokenTag
 from ..tokenize import Encoding
 from .base import Pipeline, softmax
 from .windows import windowed
@@ -44,7 +45,7 @@ def _words(enc: Encoding) -> list[list[int]]:
 
 
 def decode_entities(logits: np.ndarray, enc: Encoding, text: str, id2label: dict[int, str],
-                    aggregation: str = "simple", ignore_labels=("O",)) -> list[dict]:
+                    aggregation: str = "simple", ignore_labels=("O",)) -> list[Entity] | list[TokenTag]:
     """Entities from token logits (seq, labels) of ``enc``, the encoding of ``text``."""
     if aggregation not in AGGREGATIONS:
         raise MbjaError(f"unknown aggregation {aggregation!r}; choose one of: {', '.join(AGGREGATIONS)}")
@@ -88,7 +89,8 @@ def decode_entities(logits: np.ndarray, enc: Encoding, text: str, id2label: dict
 
 
 class TokenClassificationPipeline(Pipeline):
-    """``m(text, aggregation="simple")`` -> ``[{"type", "text", "start", "end", "score"}, ...]``."""
+    """``m(text, aggregation="simple")`` -> ``[Entity, ...]`` (``results.Entity``); with
+    ``aggregation="none"``: ``[TokenTag, ...]``."""
 
     task = "token-classification"
 
@@ -111,9 +113,19 @@ class TokenClassificationPipeline(Pipeline):
 
         return windowed(run, enc.input_ids, self.max_length, stride)
 
+    def preprocess(self, text: str) -> dict:
+        return {"text": text, "encoding": self.encode(text)}
+
+    def forward(self, inputs: dict, stride: int | None = None) -> dict:
+        return {**inputs, "logits": self._logits(inputs["encoding"], stride)}
+
+    def postprocess(self, outputs: dict, aggregation: str = "simple",
+                    ignore_labels=("O",)) -> list[Entity] | list[TokenTag]:
+        return decode_entities(outputs["logits"], outputs["encoding"], outputs["text"], self._labels(), aggregation,
+                               ignore_labels)
+
     def run_one(self, text: str, aggregation: str = "simple", stride: int | None = None,
-                ignore_labels=("O",)) -> list[dict]:
-        if aggregation not in AGGREGATIONS:
+                ignore_labels=("O",)) -> list[Entity] | list[TokenTag]:
+        if aggregation not in AGGREGATIONS:      # before any inference
             raise MbjaError(f"unknown aggregation {aggregation!r}; choose one of: {', '.join(AGGREGATIONS)}")
-        enc = self.encode(text)
-        return decode_entities(self._logits(enc, stride), enc, text, self._labels(), aggregation, ignore_labels)
+        return super().run_one(text, aggregation=aggregation, stride=stride, ignore_labels=ignore_labels)

@@ -38,7 +38,8 @@ public class Encoding(
  * message names the file), or a text the reference tokenizer cannot process either (a lone
  * surrogate; a character MeCab's 65,535-byte look-ahead would cut in half).
  *
- * It is an [java.io.IOException] because it nearly always means a damaged or mismatched bundle
- * on disk, which callers already handle as I/O failure.
+ * It is an [io.mbja.MbjaException] (an [java.io.IOException]), like every error the SDK raises on
+ * purpose: it nearly always means a damaged or mismatched bundle on disk, which callers already
+ * handle as I/O failure, and an app catches the one root type.
  */
-public open class TokenizerException(message: String) : java.io.IOException(message)
+public open class TokenizerException(message: String) : io.mbja.MbjaException(message)

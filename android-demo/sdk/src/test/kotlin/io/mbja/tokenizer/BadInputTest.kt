@@ -46,6 +46,8 @@ class BadInputTest {
             assertTrue("surrogate" in e.message!!, e.message)
         }
         assertThrows(TokenizerException::class.java) { tok.encode("fine", "bad\uDC00") }
+        // the one error root an app catches (the Android README's promise)
+        assertThrows(io.mbja.MbjaException::class.java) { tok.encode("fine", "bad\uDC00") }
     }
 
     @Test
