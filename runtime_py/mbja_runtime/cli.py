@@ -75,20 +75,23 @@ def _backend_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, metavar="N", help="inference threads (default: the backend's)")
 
 
-def _version() -> str:
+def package_version() -> str:
+    """The installed distribution's version (both CLIs' --version)."""
     from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
 
     try:
         return version("mobilebert-ja-sdk")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
+    except PackageNotFoundError:   # run from a source tree that was never installed
+        return __version__
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mbja-run", description="Run an mbja bundle without torch: each command "
                                 "prints one JSON object per input text.", epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--version", action="version", version=f"mbja-run {_version()}")
+    p.add_argument("--version", action="version", version=f"mbja-run {package_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for cmd in TASK_COMMANDS.values():
         s = sub.add_parser(cmd.name, help=cmd.help, description=f"{cmd.help[0].upper()}{cmd.help[1:]}. "

@@ -66,7 +66,10 @@ class Bundle:
         """Raw model output for one text (truncated to the model's length), without padding."""
         if not isinstance(text, str):
             raise MbjaError(f"text must be a str, not {type(text).__name__}")
-        enc = self.tokenizer.encode(text, pair, max_length=self.max_length)
+        return self.run(self.tokenizer.encode(text, pair, max_length=self.max_length))
+
+    def run(self, enc) -> np.ndarray:
+        """The model's output for one ``Encoding`` (of at most ``max_length`` tokens), un-padded."""
         return self.backend.run(np.asarray(enc.input_ids), np.asarray(enc.attention_mask),
                                 np.asarray(enc.token_type_ids))
 

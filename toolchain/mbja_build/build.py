@@ -208,9 +208,9 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             if ONNX_MODE[opts.quantize] == "dynamic-int8" and opts.repair:
                 from .repair import onnx_route, search
 
-                precision, record = search(onnx_route(opts.quantize, export), ckpt.model, raw, info, tmp / "model.onnx",
-                                           _repair_inputs(tmp, opts.calibration, max_length), int8_target(opts),
-                                           progress)
+                precision, record = search(onnx_route(opts.quantize, export), ckpt.model, raw, info,
+                                           tmp / "model.onnx", _repair_inputs(tmp, opts.calibration, max_length),
+                                           int8_target(opts), progress)
                 repair = {"int8": record}
             else:
                 progress("quantizing ONNX" if ONNX_MODE[opts.quantize] != "none" else "writing ONNX")
@@ -241,9 +241,9 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             if opts.quantize in ("dynamic-int8", "static-int8") and opts.repair:
                 from .repair import search, tflite_route
 
-                precision, record = search(tflite_route(opts.quantize, export, calibration), ckpt.model, raw, info, tmp / "model.tflite",
-                                           _repair_inputs(tmp, opts.calibration, buckets[-1]), int8_target(opts),
-                                           progress)
+                precision, record = search(tflite_route(opts.quantize, export, calibration), ckpt.model, raw, info,
+                                           tmp / "model.tflite", _repair_inputs(tmp, opts.calibration, buckets[-1]),
+                                           int8_target(opts), progress)
                 repair = {"int8": record}
             else:
                 progress("quantizing TFLite" if opts.quantize != "none" else "writing TFLite")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from mbja_runtime.cli import package_version
 from mbja_runtime.errors import MbjaError
 
 from .build import TARGETS
@@ -41,17 +42,6 @@ GROUP_HELP = BUILD_HELP + """
 The build is also `mbja-build build [OPTIONS]`; the other commands (verify, bench, vectors, ...)
 are listed below, each with its own --help. --quiet and --verbose go before the command.
 """
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("mobilebert-ja-sdk")
-    except PackageNotFoundError:   # run from a source tree that was never installed
-        from . import __version__
-
-        return __version__
 
 
 #: The build's options, shared by the group (``mbja-build [OPTIONS]``, the original form) and the
@@ -109,7 +99,7 @@ def _with(options):
 
 @click.group(invoke_without_command=True, help=GROUP_HELP,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(_version(), "--version", prog_name="mbja-build", message="%(prog)s %(version)s")
+@click.version_option(package_version(), "--version", prog_name="mbja-build", message="%(prog)s %(version)s")
 @_with(BUILD_OPTIONS)
 @_with(OUTPUT_OPTIONS)
 @click.pass_context

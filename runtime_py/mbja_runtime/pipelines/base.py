@@ -91,11 +91,11 @@ class Pipeline:
         self.close()
 
     def __call__(self, inputs: str | Sequence[str], **options):
-        self._split(options)                     # an unknown option: one clear error, before any work
+        steps = self._split(options)             # a bad option: one clear error, before any work
         if isinstance(inputs, str):
-            return self.run_one(inputs, **options)
+            return self._run(inputs, *steps)
         if isinstance(inputs, (list, tuple)):
-            return [self.run_one(self._text(t), **options) for t in inputs]
+            return [self._run(self._text(t), *steps) for t in inputs]
         raise MbjaError(f"input must be a str or a list of str, not {type(inputs).__name__}")
 
     @staticmethod
@@ -108,8 +108,10 @@ class Pipeline:
         """preprocess -> forward -> postprocess, each taking the options named in its signature
         (``_split``), as transformers' pipelines do; a batching caller can run ``forward`` on
         many preprocessed inputs at once."""
-        pre, fwd, post = self._split(options)
-        return self.postprocess(self.forward(self.preprocess(self._text(text), **pre), **fwd), **post)
+        return self._run(self._text(text), *self._split(options))
+
+    def _run(self, text: str, pre: dict, fwd: dict, post: dict):
+        return self.postprocess(self.forward(self.preprocess(text, **pre), **fwd), **post)
 
     def preprocess(self, text: str, **options) -> dict:
         """Text -> model inputs (at least ``"text"`` and ``"encoding"``)."""
@@ -117,10 +119,7 @@ class Pipeline:
 
     def forward(self, inputs: dict, **options) -> dict:
         """Model inputs -> the same dict with ``"logits"`` (the backend's output for the encoding)."""
-        enc = inputs["encoding"]
-        logits = self.backend.run(np.asarray(enc.input_ids), np.asarray(enc.attention_mask),
-                                  np.asarray(enc.token_type_ids))
-        return {**inputs, "logits": logits}
+        return {**inputs, "logits": self.bundle.run(inputs["encoding"])}
 
     def postprocess(self, outputs: dict, **options):
         """Logits -> the task's result."""
@@ -134,7 +133,11 @@ class Pipeline:
             known = ", ".join(sorted(set().union(*names)))
             raise MbjaError(f"unknown option(s) {', '.join(sorted(unknown))} for {self.task}; "
                             f"known: {known or 'none'}")
+        self._check_options(options)
         return tuple({k: v for k, v in options.items() if k in n} for n in names)
+
+    def _check_options(self, options: dict) -> None:
+        """Refuse option values a step would only reject after inference (a task overrides it)."""
 
     def _labels(self) -> dict[int, str]:
         labels = self.id2label

@@ -41,7 +41,7 @@ class FeatureExtractionPipeline(Pipeline):
     def postprocess(self, outputs: dict, pooling: str = "cls", normalize: bool = False) -> np.ndarray:
         return pool(outputs["logits"], pooling, normalize)
 
-    def run_one(self, text: str, pooling: str = "cls", normalize: bool = False) -> np.ndarray:
-        if pooling not in POOLINGS:              # before any inference
+    def _check_options(self, options: dict) -> None:
+        pooling = options.get("pooling")
+        if "pooling" in options and pooling not in POOLINGS:                 # (the default is valid)
             raise MbjaError(f"unknown pooling {pooling!r}; choose one of: {', '.join(POOLINGS)}")
-        return super().run_one(text, pooling=pooling, normalize=normalize)

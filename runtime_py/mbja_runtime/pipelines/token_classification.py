@@ -124,8 +124,7 @@ class TokenClassificationPipeline(Pipeline):
         return decode_entities(outputs["logits"], outputs["encoding"], outputs["text"], self._labels(), aggregation,
                                ignore_labels)
 
-    def run_one(self, text: str, aggregation: str = "simple", stride: int | None = None,
-                ignore_labels=("O",)) -> list[Entity] | list[TokenTag]:
-        if aggregation not in AGGREGATIONS:      # before any inference
+    def _check_options(self, options: dict) -> None:
+        aggregation = options.get("aggregation")
+        if "aggregation" in options and aggregation not in AGGREGATIONS:     # (the default is valid)
             raise MbjaError(f"unknown aggregation {aggregation!r}; choose one of: {', '.join(AGGREGATIONS)}")
-        return super().run_one(text, aggregation=aggregation, stride=stride, ignore_labels=ignore_labels)
