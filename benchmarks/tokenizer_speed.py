@@ -13,8 +13,7 @@ RSS (Linux /proc/self/status) growth, split into anonymous (heap: tables we buil
 file-backed (dictionary pages the kernel mapped in), measured in a fresh child process with
 the default engine (so neither the reference nor the compiler is counted): after loading our
 tokenizer, after encoding the corpus one text at a time, and after encoding it again in
-batches (the Python engine's NumPy batch path builds ~40 MB of tables on first use). Without
---dictionary, unidic-lite is compiled into a temporary directory first (~30 s).
+batches. Without --dictionary, unidic-lite is compiled into a temporary directory first (~30 s).
 """
 from __future__ import annotations
 

@@ -86,14 +86,13 @@ def test_ner_input_ids_identical(ner_records, tok, ref):
     batch = tok.encode_batch(texts)
     bad = [t for t, e in zip(texts, batch) if ours(e) != ref_encode(ref, t)]
     assert not bad, f"{len(bad)} sentences differ, e.g. {bad[:3]}"
-    # the one-text path (Python Viterbi) must agree with the batch path (NumPy Viterbi)
     single = [tok.encode(t) for t in texts[::2]]
     assert [e.input_ids for e in single] == [e.input_ids for e in batch[::2]]
 
 
 def test_ner_surfaces_identical_to_fugashi(ner_records, tok, tagger):
     texts = [unicodedata.normalize("NFKC", r["text"]) for r in ner_records]
-    spans = tok.segmenter.spans_batch(texts)
+    spans = [tok.segmenter.spans(t) for t in texts]
     bad = [t for t, sp in zip(texts, spans) if [t[a:b] for a, b in sp] != [w.surface for w in tagger(t)]]
     assert not bad, f"{len(bad)} sentences segment differently, e.g. {bad[:3]}"
 
@@ -304,9 +303,10 @@ def test_engine_selection(dictionary_dir, monkeypatch):
 
 
 @pytest.mark.skipif(not c_engine_available(), reason=NOT_BUILT)
-def test_c_engine_up_to_mecab_lookahead_window(dictionary_dir, tagger, ner_records):
-    """The C engine takes every text of up to 65,535 UTF-8 bytes (lean.py stops at 16,000
-    characters); beyond, where MeCab's window rules may apply, it hands over to the NumPy path."""
+def test_engines_agree_around_mecab_lookahead_window(dictionary_dir, tagger, ner_records):
+    """Both engines implement the 65,535-byte window themselves (no hand-over to a third path):
+    texts just below, at and above it, with long whitespace runs that reach the window's end,
+    give the same spans in C and Python, and fugashi's surfaces where fugashi answers."""
     import random
 
     from mbja_runtime.tokenize import Dictionary, Segmenter
@@ -316,16 +316,24 @@ def test_c_engine_up_to_mecab_lookahead_window(dictionary_dir, tagger, ner_recor
     rnd = random.Random(1)
     joined = unicodedata.normalize("NFKC", "".join(rnd.choice([r["text"] for r in ner_records]) for _ in range(700)))
     cut = joined.encode("utf-8")[:65_535].decode("utf-8", "ignore")
-    cases = [cut, "あいう" * 7281 + "xy", "x" * 65_535, " " * 65_535, "\t" * 60_000 + "東京" * 900,
-             "😀" * 16_383 + "abc"]
+    cases = [cut, cut + "あ", "あいう" * 7281 + "xy", "x" * 65_536, "😀" * 16_384, "😀" * 16_383 + "abc",
+             "\t" * 60_000 + "東京" * 900, " " * 65_540 + "abc", "ab" + " " * 65_533 + "cd" * 10,
+             joined[:3000] + " " * 65_535 + "x" + joined[3000:6000]]
+    checked = 0
     for text in cases:
-        assert len(text.encode("utf-8")) <= 65_535 and len(text) > 16_000
-        got = c._c.spans(text)
-        assert got is not None and got == py.spans(text), text[:20]
-        assert [text[a:b] for a, b in got] == [w.surface for w in tagger(text)]
-    for text in (cut + "あ", "x" * 65_536, "😀" * 16_384):
-        assert c._c.spans(text) is None                  # the caller's NumPy path
-        assert c.spans(text) == py.spans(text)
+        got = c.spans(text)
+        assert got == py.spans(text), (len(text), text[:20])
+        try:
+            want = [w.surface for w in tagger(text)]
+        except (UnicodeDecodeError, SystemError):
+            continue
+        assert [text[a:b] for a, b in got] == want, (len(text), text[:20])
+        checked += 1
+    assert checked >= 8
+    for text in (" " * 65_534 + "あいう", " " * 65_533 + "😀"):   # the window cuts a character
+        for seg in (c, py):
+            with pytest.raises(MbjaError, match="65,535"):
+                seg.spans(text)
 
 
 @pytest.mark.skipif(not c_engine_available(), reason=NOT_BUILT)

@@ -1,15 +1,16 @@
 /*
- * Optional C accelerator for the one-text segmenter (lean.py): MeCab's lattice and Viterbi over
- * the memory-mapped compiled dictionary, exactly as docs/dictionary-format.md ("Segmentation
- * rules", 1-5) specifies. Plain CPython C API, no dependencies.
+ * Optional C accelerator of the segmenter: MeCab's lattice and Viterbi over the memory-mapped
+ * compiled dictionary, every rule of docs/dictionary-format.md ("Segmentation rules", 1-6, the
+ * look-ahead window included), in the same sequential walk as pure_python.py (its pure-Python twin)
+ * and the Kotlin Segmenter.kt: positions in order, each node's best predecessor found when the
+ * node is created. Plain CPython C API, no dependencies.
  *
  *     seg = _segment.Segmenter(base=..., check=..., ...)   # buffers: the mapped NumPy views
- *     seg.spans(text) -> [(start, end), ...] | None
+ *     seg.spans(text) -> [(start, end), ...]
  *
- * ``spans`` returns None when the text is longer than MeCab's look-ahead window
- * (max_lookup_bytes of UTF-8): rule 6 may then apply and the caller takes the Python path.
  * The text is cut at its first NUL (MeCab reads a C string); the caller has already refused
- * lone surrogates.
+ * lone surrogates. Where MeCab's window would cut a character in half (the reference tokenizer
+ * then fails on invalid UTF-8) ``spans`` raises ``_segment.Unsupported`` (a ValueError).
  *
  * Safety: the tables are held through the buffer protocol (nothing is copied; the exporters
  * stay alive until the object dies) and their sizes are checked against the counts at
@@ -66,8 +67,14 @@ typedef struct {
     Py_ssize_t n_slots, n_astral, n_classes, n_categories, n_unknown, n_entries;
     int64_t n_left, n_right;
     int64_t max_group, max_lookup_bytes, bos_col, eos_row_off;
-    uint32_t space_mask;
+    uint32_t space_mask, nul_mask;
 } SegObject;
+
+static PyObject *Unsupported;        /* _segment.Unsupported: a text whose segmentation MeCab cannot give */
+
+static const char CUT[] =
+    "MeCab's 65,535-byte look-ahead (reached after a very long run of whitespace) cuts a character in half "
+    "here and the reference tokenizer fails on it (invalid UTF-8)";
 
 static void
 Seg_dealloc(SegObject *self)
@@ -204,6 +211,7 @@ Seg_init(SegObject *self, PyObject *args, PyObject *kwds)
     self->bos_col = bos_right;
     self->eos_row_off = eos_left * n_right;
     self->space_mask = self->class_mask[self->class_of_bmp[0x20]];
+    self->nul_mask = self->class_mask[self->class_of_bmp[0]];   /* what a character cut by the window reads as */
     self->ready = 1;
 #undef COUNT
 #undef PTR
@@ -214,6 +222,8 @@ Seg_init(SegObject *self, PyObject *args, PyObject *kwds)
 
 typedef struct {
     int32_t beg, end;     /* surface span (characters) */
+    int32_t at;           /* the position whose end list it joins: end, or for MeCab's wrapped node its lookup
+                           * position (it joins no list then; only EOS may follow it) */
     int32_t row;          /* left context class (matrix row) */
     int32_t col;          /* right context class (matrix column) */
     int32_t prev;         /* best predecessor */
@@ -275,7 +285,7 @@ grow_pred(Work *w, Py_ssize_t need)
 
 /* Append `count` nodes (entries first.. of the given tables) spanning beg..end. */
 static int
-add_nodes(Work *w, int32_t beg, int32_t end, const uint16_t *left, const uint16_t *right, const int16_t *cost,
+add_nodes(Work *w, int32_t beg, int32_t end, int32_t at, const uint16_t *left, const uint16_t *right, const int16_t *cost,
           Py_ssize_t first, Py_ssize_t count)
 {
     if (grow_nodes(w, w->n_nodes + count) < 0)
@@ -284,6 +294,7 @@ add_nodes(Work *w, int32_t beg, int32_t end, const uint16_t *left, const uint16_
     for (Py_ssize_t k = 0; k < count; k++) {
         nd[k].beg = beg;
         nd[k].end = end;
+        nd[k].at = at;
         nd[k].row = left[first + k];
         nd[k].col = right[first + k];
         nd[k].w = cost[first + k];
@@ -335,22 +346,17 @@ Seg_spans(SegObject *self, PyObject *text)
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
 
-    /* MeCab's C string: cut at the first NUL; and the look-ahead window (rule 6) */
-    int64_t nbytes = 0;
+    /* MeCab's C string: cut at the first NUL */
     for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c == 0) {
+        if (PyUnicode_READ(kind, data, i) == 0) {
             n = i;
             break;
         }
-        nbytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
     }
-    if (nbytes > self->max_lookup_bytes)
-        Py_RETURN_NONE;            /* the window may cut lookups: the caller's Python path */
     if (n == 0)
         return PyList_New(0);
-    if (n >= (Py_ssize_t)INT32_MAX / 2 || (size_t)n >= ((size_t)PY_SSIZE_T_MAX - 64) / 40) {
-        /* unreachable below the window; keeps int32 spans and the block size safe */
+    if (n >= (Py_ssize_t)INT32_MAX / 2 || (size_t)n >= ((size_t)PY_SSIZE_T_MAX - 64) / 48) {
+        /* int32 spans and node indices, and the block size below, stay safe */
         PyErr_SetString(PyExc_ValueError, "text too long");
         return NULL;
     }
@@ -358,14 +364,16 @@ Seg_spans(SegObject *self, PyObject *text)
     PyObject *result = NULL;
     Work w = {0};
     char *block = NULL;
-    /* one block for the per-character arrays: seven int32 arrays of n + 1, then codes and classes */
+    /* one block for the per-character arrays: byte offsets, seven int32 arrays of n + 1, then codes
+     * and classes */
     const size_t n1 = (size_t)n + 1;
-    block = PyMem_Malloc(7 * n1 * sizeof(int32_t) + n1 * sizeof(uint16_t) + n1);
+    block = PyMem_Malloc(n1 * sizeof(int64_t) + 7 * n1 * sizeof(int32_t) + n1 * sizeof(uint16_t) + n1);
     if (!block) {
         PyErr_NoMemory();
         goto done;
     }
-    int32_t *run_end = (int32_t *)block;
+    int64_t *boff = (int64_t *)block;       /* UTF-8 byte offset of each character (boff[n]: the length) */
+    int32_t *run_end = (int32_t *)(boff + n1);
     int32_t *end_head = run_end + n1;       /* first node of each end list (-1: none; not visited) */
     int32_t *sub_head = end_head + n1;      /* this lookup's nodes ending at e: head, tail, and ... */
     int32_t *sub_tail = sub_head + n1;
@@ -374,8 +382,11 @@ Seg_spans(SegObject *self, PyObject *text)
     uint32_t *mask = (uint32_t *)(touched + n1);
     uint16_t *code = (uint16_t *)(mask + n1);
     uint8_t *cls = (uint8_t *)(code + n1);
+    int64_t nbytes = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        boff[i] = nbytes;
+        nbytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
         if (c <= 0xFFFF) {
             code[i] = self->code_bmp[c];
             cls[i] = self->class_of_bmp[c];
@@ -385,6 +396,7 @@ Seg_spans(SegObject *self, PyObject *text)
         }
         mask[i] = self->class_mask[cls[i]];
     }
+    boff[n] = nbytes;
     /* run_end[k]: first j >= k where the chained compatibility test fails (or the text ends) */
     run_end[n] = (int32_t)n;
     for (Py_ssize_t k = n - 1; k >= 1; k--)
@@ -398,99 +410,159 @@ Seg_spans(SegObject *self, PyObject *text)
     /* BOS */
     if (grow_nodes(&w, 1) < 0)
         goto done;
-    w.nodes[0] = (Node){0, 0, 0, (int32_t)self->bos_col, -1, -1, 0, 0};
+    w.nodes[0] = (Node){0, 0, 0, 0, (int32_t)self->bos_col, -1, -1, 0, 0};
     w.n_nodes = 1;
     end_head[0] = 0;
-    int32_t last = 0;              /* the largest end of any node */
+    int32_t last = 0;              /* the largest `at` of any node */
+    int wrapped = 0;               /* MeCab's wrapped node was made */
+    Py_ssize_t window = 0;         /* last character boundary inside the look-ahead window (moves forward) */
 
     const int32_t *base = self->base, *check = self->check;
     const int64_t n_slots = self->n_slots;
     const int64_t nr = self->n_right;
+    const int64_t max_group = self->max_group;
 
     for (Py_ssize_t p = 0; p < n; p++) {
         if (end_head[p] < 0)       /* not visited: no node ends here */
             continue;
+        /* rule 6: a lookup sees at most max_lookup_bytes bytes; e is the last character boundary
+         * inside, cut the bytes of the character the window cuts */
+        Py_ssize_t e = n;
+        int64_t cut = 0;
+        const int capped = nbytes - boff[p] > self->max_lookup_bytes;
+        if (capped) {
+            const int64_t limit = boff[p] + self->max_lookup_bytes;
+            if (window < p)
+                window = p;
+            while (boff[window + 1] <= limit)
+                window++;
+            e = window;
+            cut = limit - boff[e];
+        }
         Py_ssize_t b2 = p;
         if (mask[p] & self->space_mask) {
-            b2 = run_end[p + 1];
+            b2 = run_end[p + 1] < e ? run_end[p + 1] : e;
             if (b2 >= n)
                 continue;
         }
+        if (b2 == e && cut > 0) {
+            PyErr_SetString(Unsupported, CUT);
+            goto done;
+        }
         const Py_ssize_t first_node = w.n_nodes;
 
-        /* dictionary words: common-prefix search from b2, shortest first */
-        int64_t s = 0;
-        for (Py_ssize_t j = b2; j < n; ) {
-            int64_t c = code[j];
-            if (!c)
-                break;
-            int64_t b = base[s];
-            if (b < 0)
-                break;
-            int64_t t = b + c;
-            if (t >= n_slots || check[t] != s)
-                break;
-            s = t;
-            j++;
-            b = base[s];
-            int64_t v;
-            if (b < 0) {
-                v = -b - 1;
-            } else if (b > 0 && b < n_slots && check[b] == s) {
-                v = -(int64_t)base[b] - 1;
-                if (v < 0) {
-                    corrupt("an end-of-key slot without a value");
+        if (b2 == e) {
+            /* the whitespace skip reached the window's end: MeCab's 16-bit wrap, a 1-byte node of the
+             * last skipped character's category that joins p's own end list */
+            const uint8_t cat = self->class_category[cls[e - 1]];
+            const Py_ssize_t ufirst = self->unknown_offsets[cat];
+            if ((Py_ssize_t)self->unknown_offsets[cat + 1] - ufirst != 1) {
+                PyErr_SetString(Unsupported, "65,535+ bytes of whitespace with a dictionary that has several SPACE "
+                                             "unknown-word entries is not supported");
+                goto done;
+            }
+            if (boff[e] - boff[e - 1] != 1 || (e < n && boff[e + 1] - boff[e] != 1)) {
+                PyErr_SetString(Unsupported, "text has a run of 65,535+ bytes of whitespace next to a multi-byte "
+                                             "character; MeCab would cut that character in half and the reference "
+                                             "tokenizer fails on it");
+                goto done;
+            }
+            if (add_nodes(&w, (int32_t)e, (int32_t)(e + 1), (int32_t)p, self->unk_left, self->unk_right,
+                          self->unk_cost, ufirst, 1) < 0)
+                goto done;
+            wrapped = 1;
+        } else {
+            /* dictionary words: common-prefix search from b2, shortest first */
+            int64_t s = 0;
+            for (Py_ssize_t j = b2; j < e; ) {
+                int64_t c = code[j];
+                if (!c)
+                    break;
+                int64_t b = base[s];
+                if (b < 0)
+                    break;
+                int64_t t = b + c;
+                if (t >= n_slots || check[t] != s)
+                    break;
+                s = t;
+                j++;
+                b = base[s];
+                int64_t v;
+                if (b < 0) {
+                    v = -b - 1;
+                } else if (b > 0 && b < n_slots && check[b] == s) {
+                    v = -(int64_t)base[b] - 1;
+                    if (v < 0) {
+                        corrupt("an end-of-key slot without a value");
+                        goto done;
+                    }
+                } else {
+                    continue;
+                }
+                int64_t firste = v >> 8, cnt = v & 0xFF;
+                if (firste + cnt > self->n_entries) {
+                    corrupt("a key points past the end of the lexicon");
                     goto done;
                 }
-            } else {
-                continue;
+                if (add_nodes(&w, (int32_t)b2, (int32_t)j, (int32_t)j, self->left, self->right, self->cost,
+                              firste, cnt) < 0)
+                    goto done;
+                if (base[s] < 0)
+                    break;
             }
-            int64_t firste = v >> 8, cnt = v & 0xFF;
-            if (firste + cnt > self->n_entries) {
-                corrupt("a key points past the end of the lexicon");
-                goto done;
-            }
-            if (add_nodes(&w, (int32_t)b2, (int32_t)j, self->left, self->right, self->cost, firste, cnt) < 0)
-                goto done;
-            if (base[s] < 0)
-                break;
-        }
 
-        /* unknown words */
-        const int found = w.n_nodes > first_node;
-        const uint8_t c0 = cls[b2];
-        if (!found || self->class_invoke[c0]) {
-            const uint8_t cat = self->class_category[c0];
-            const Py_ssize_t ufirst = self->unknown_offsets[cat];
-            const Py_ssize_t ucount = (Py_ssize_t)self->unknown_offsets[cat + 1] - ufirst;
-            int any = 0;
-            Py_ssize_t gend = -1;
-            if (self->class_group[c0]) {
-                gend = run_end[b2 + 1];
-                if (gend - b2 - 1 <= self->max_group) {
-                    if (add_nodes(&w, (int32_t)b2, (int32_t)gend, self->unk_left, self->unk_right, self->unk_cost,
-                                  ufirst, ucount) < 0)
+            /* unknown words */
+            const int found = w.n_nodes > first_node;
+            const uint8_t c0 = cls[b2];
+            if (!found || self->class_invoke[c0]) {
+                const uint8_t cat = self->class_category[c0];
+                const Py_ssize_t ufirst = self->unknown_offsets[cat];
+                const Py_ssize_t ucount = (Py_ssize_t)self->unknown_offsets[cat + 1] - ufirst;
+                const uint32_t m0 = mask[b2];
+                int any = 0;
+                Py_ssize_t gend = -1;
+                if (self->class_group[c0]) {
+                    const Py_ssize_t q = run_end[b2 + 1] < e ? run_end[b2 + 1] : e;
+                    if (cut > 0 && q == e && (mask[e - 1] & self->nul_mask)) {
+                        /* the run reads on into the cut character's bytes: MeCab would group half of it */
+                        if (e - b2 - 1 + cut <= max_group) {
+                            PyErr_SetString(Unsupported, CUT);
+                            goto done;
+                        }
+                    } else {
+                        if (q - b2 - 1 <= max_group) {
+                            if (add_nodes(&w, (int32_t)b2, (int32_t)q, (int32_t)q, self->unk_left, self->unk_right,
+                                          self->unk_cost, ufirst, ucount) < 0)
+                                goto done;
+                            any = 1;
+                        }
+                        gend = q;
+                    }
+                }
+                Py_ssize_t b3 = b2 + 1;
+                for (int i = 1; i <= self->class_length[c0]; i++) {
+                    if (b3 == gend)
+                        break;
+                    if (add_nodes(&w, (int32_t)b2, (int32_t)b3, (int32_t)b3, self->unk_left, self->unk_right,
+                                  self->unk_cost, ufirst, ucount) < 0)
                         goto done;
                     any = 1;
+                    if (b3 >= e) {
+                        if (cut > 0 && (m0 & self->nul_mask) && i < self->class_length[c0]) {
+                            PyErr_SetString(Unsupported, CUT);
+                            goto done;
+                        }
+                        break;
+                    }
+                    if (!(m0 & mask[b3]))
+                        break;
+                    b3++;
                 }
-            }
-            Py_ssize_t e = b2 + 1;
-            const uint32_t m0 = mask[b2];
-            for (int i = 0; i < self->class_length[c0]; i++) {
-                if (e == gend)
-                    break;
-                if (add_nodes(&w, (int32_t)b2, (int32_t)e, self->unk_left, self->unk_right, self->unk_cost,
-                              ufirst, ucount) < 0)
-                    goto done;
-                any = 1;
-                if (e >= n || !(m0 & mask[e]))
-                    break;
-                e++;
-            }
-            if (!found && !any) {
-                if (add_nodes(&w, (int32_t)b2, (int32_t)(b2 + 1), self->unk_left, self->unk_right, self->unk_cost,
-                              ufirst, ucount) < 0)
-                    goto done;
+                if (!found && !any) {
+                    if (add_nodes(&w, (int32_t)b2, (int32_t)(b2 + 1), (int32_t)(b2 + 1), self->unk_left,
+                                  self->unk_right, self->unk_cost, ufirst, ucount) < 0)
+                        goto done;
+                }
             }
         }
         const Py_ssize_t end_node = w.n_nodes;
@@ -554,37 +626,47 @@ Seg_spans(SegObject *self, PyObject *text)
             }
             nd->cost = best + nd->w;
             nd->prev = arg;
-            /* join the end list of nd->end: this lookup's nodes in generation order */
-            const int32_t e = nd->end;
             nd->enext = -1;
-            if (stamp[e] != lookup_id) {
-                stamp[e] = lookup_id;
-                sub_head[e] = sub_tail[e] = (int32_t)k;
-                touched[n_touched++] = e;
+            const int32_t at = nd->at;
+            if (at > last)
+                last = at;
+            if (at != nd->end)     /* the wrapped node joins no end list */
+                continue;
+            /* join the end list of `at`: this lookup's nodes in generation order */
+            if (stamp[at] != lookup_id) {
+                stamp[at] = lookup_id;
+                sub_head[at] = sub_tail[at] = (int32_t)k;
+                touched[n_touched++] = at;
             } else {
-                w.nodes[sub_tail[e]].enext = (int32_t)k;
-                sub_tail[e] = (int32_t)k;
+                w.nodes[sub_tail[at]].enext = (int32_t)k;
+                sub_tail[at] = (int32_t)k;
             }
         }
         /* ... in front of the nodes of earlier lookups (newest first) */
         for (Py_ssize_t i = 0; i < n_touched; i++) {
-            const int32_t e = touched[i];
-            w.nodes[sub_tail[e]].enext = end_head[e];
-            end_head[e] = sub_head[e];
-            if (e > last)
-                last = e;
+            const int32_t at = touched[i];
+            w.nodes[sub_tail[at]].enext = end_head[at];
+            end_head[at] = sub_head[at];
         }
     }
 
-    if (last == 0) {               /* nothing but whitespace */
-        result = PyList_New(0);
-        goto done;
+    /* EOS joins the last position that has nodes; first minimum in scan order: a wrapped node there
+     * (made by the latest lookup) first, then the end list */
+    int64_t best = INT64_MAX;
+    int32_t node = 0;
+    if (wrapped) {
+        for (Py_ssize_t k = 1; k < w.n_nodes; k++) {
+            const Node *nd = &w.nodes[k];
+            if (nd->at == last && nd->at != nd->end) {
+                int64_t c = nd->cost + cell(self, self->eos_row_off + nd->col);
+                if (c < best) {
+                    best = c;
+                    node = (int32_t)k;
+                }
+            }
+        }
     }
-    /* EOS joins the last position that has nodes; first minimum in scan order */
-    int32_t q = end_head[last];
-    int64_t best = w.nodes[q].cost + cell(self, self->eos_row_off + w.nodes[q].col);
-    int32_t node = q;
-    for (q = w.nodes[q].enext; q >= 0; q = w.nodes[q].enext) {
+    for (int32_t q = end_head[last]; q >= 0; q = w.nodes[q].enext) {
         int64_t c = w.nodes[q].cost + cell(self, self->eos_row_off + w.nodes[q].col);
         if (c < best) {
             best = c;
@@ -626,8 +708,8 @@ done:
 
 static PyMethodDef Seg_methods[] = {
     {"spans", (PyCFunction)Seg_spans, METH_O,
-     "spans(text) -> list of (start, end) of MeCab's best path, or None if the text is longer than the "
-     "look-ahead window (max_lookup_bytes of UTF-8). The text is cut at its first NUL."},
+     "spans(text) -> list of (start, end) of MeCab's best path. The text is cut at its first NUL; where "
+     "MeCab's look-ahead window would cut a character in half, Unsupported is raised."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -646,7 +728,7 @@ static PyTypeObject SegType = {
 
 static struct PyModuleDef segment_module = {
     PyModuleDef_HEAD_INIT, "_segment",
-    "Optional C accelerator of mbja_runtime's one-text segmenter (see lean.py and docs/dictionary-format.md).",
+    "Optional C accelerator of mbja_runtime's segmenter (see pure_python.py and docs/dictionary-format.md).",
     -1, NULL, NULL, NULL, NULL, NULL,
 };
 
@@ -664,5 +746,14 @@ PyInit__segment(void)
         Py_DECREF(m);
         return NULL;
     }
+    Unsupported = PyErr_NewExceptionWithDoc(
+        "mbja_runtime.tokenize._segment.Unsupported",
+        "A text MeCab cannot segment: its look-ahead window would cut a character in half.", PyExc_ValueError, NULL);
+    if (!Unsupported || PyModule_AddObject(m, "Unsupported", Unsupported) < 0) {
+        Py_XDECREF(Unsupported);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(Unsupported);     /* the module's reference was stolen; keep ours for PyErr_SetString */
     return m;
 }

@@ -121,60 +121,42 @@ class Tokenizer:
         return cls.from_files(root / vocab, root / dic, root / tok, verify=verify, engine=engine)
 
     # ------------------------------------------------------------------ tokenizing
-    def _pieces(self, texts: list[str]) -> list[tuple[list, list, list]]:
-        """Per text: (tokens, ids, offsets) with offsets in that text (what ``tokenize`` does)."""
-        plans, todo = [], []
-        for text in texts:
-            if not isinstance(text, str):
-                raise MbjaError(f"text must be a str, not {type(text).__name__}")
-            plan = []
-            for piece, off, special in split_special(text, self._special):
-                if special:
-                    plan.append((piece, off))
-                else:
-                    norm, starts, ends = nfkc_with_offsets(piece)
-                    plan.append((norm, off, starts, ends, len(todo)))
-                    todo.append(norm)
-            plans.append(plan)
+    def _pieces(self, text: str) -> tuple[list, list, list]:
+        """(tokens, ids, offsets) of one text, offsets in that text (what ``tokenize`` does)."""
+        if not isinstance(text, str):
+            raise MbjaError(f"text must be a str, not {type(text).__name__}")
         seg = self.segmenter
-        # the NumPy batch path segments all pieces at once; otherwise each piece is segmented
-        # right before its WordPiece pass (no lattice results pile up: fewer GC passes)
-        spans = seg.spans_batch(todo) if seg.engine == "python" and len(todo) > 1 else None
-        out = []
         vocab, cache, parts = self.vocab, self.wordpiece._parts, self.wordpiece.parts
-        for plan in plans:
-            toks, ids, offs = [], [], []
-            for item in plan:
-                if len(item) == 2:
-                    tok, off = item
-                    toks.append(tok)
-                    ids.append(vocab[tok])
-                    offs.append((off, off + len(tok)))
-                    continue
-                norm, off, starts, ends, k = item
-                for sp in (spans[k] if spans is not None else seg.spans(norm)):
-                    a, b = sp
-                    surface = norm[a:b]
-                    r = cache.get(surface) or parts(surface)
-                    toks += r[0]
-                    ids += r[1]
-                    rel = r[2]
-                    if starts is None:          # NFKC changed nothing: offsets are the spans
-                        if rel is None:
-                            offs.append(sp if off == 0 else (off + a, off + b))
-                        else:
-                            o = off + a
-                            offs += [(o + x, o + y) for x, y in rel]
-                    elif rel is None:
-                        offs.append((off + starts[a], off + ends[b - 1]))
+        toks, ids, offs = [], [], []
+        for piece, off, special in split_special(text, self._special):
+            if special:
+                toks.append(piece)
+                ids.append(vocab[piece])
+                offs.append((off, off + len(piece)))
+                continue
+            norm, starts, ends = nfkc_with_offsets(piece)
+            for sp in seg.spans(norm):
+                a, b = sp
+                surface = norm[a:b]
+                r = cache.get(surface) or parts(surface)
+                toks += r[0]
+                ids += r[1]
+                rel = r[2]
+                if starts is None:          # NFKC changed nothing: offsets are the spans
+                    if rel is None:
+                        offs.append(sp if off == 0 else (off + a, off + b))
                     else:
-                        offs += [(off + starts[a + x], off + ends[a + y - 1]) for x, y in rel]
-            out.append((toks, ids, offs))
-        return out
+                        o = off + a
+                        offs += [(o + x, o + y) for x, y in rel]
+                elif rel is None:
+                    offs.append((off + starts[a], off + ends[b - 1]))
+                else:
+                    offs += [(off + starts[a + x], off + ends[a + y - 1]) for x, y in rel]
+        return toks, ids, offs
 
     def tokenize(self, text: str) -> list[str]:
         """Tokens as transformers' ``tokenize`` returns them (no [CLS]/[SEP])."""
-        return self._pieces([text])[0][0]
+        return self._pieces(text)[0]
 
     def words(self, text: str) -> list[str]:
         """MeCab surfaces of NFKC(text) (special tokens not treated specially): the word level."""
@@ -191,23 +173,20 @@ class Tokenizer:
         (a no-op for one text) or "max_length" (pads to ``max_length``/``model_max_length``).
         """
         strategy, mode, limit = self._options(max_length, padding, truncation)
-        pieces = self._pieces([text] if pair is None else [text, pair])
-        enc = self._assemble(pieces[0], pieces[1] if pair is not None else None, strategy, limit)
+        enc = self._assemble(self._pieces(text), None if pair is None else self._pieces(pair), strategy, limit)
         return self._padded([enc], mode, limit)[0]
 
     def encode_batch(self, texts: list[str], pairs: list[str] | None = None, max_length: int | None = None,
                      padding: bool | str = False, truncation: bool | str = True) -> list[Encoding]:
-        """``encode`` for many texts (with the Python engine faster per text than ``encode``: the
-        segmentation is vectorised across the batch; with the C engine about as fast).
-        ``padding=True`` pads to the longest encoding of the batch, as transformers does."""
+        """``encode`` for many texts; ``padding=True`` pads to the longest encoding of the batch,
+        as transformers does."""
         strategy, mode, limit = self._options(max_length, padding, truncation)
         if pairs is not None and len(pairs) != len(texts):
             raise MbjaError("texts and pairs must have the same length")
         if pairs is None:
-            encs = [self._assemble(p, None, strategy, limit) for p in self._pieces(list(texts))]
+            encs = [self._assemble(self._pieces(t), None, strategy, limit) for t in texts]
         else:
-            pieces = self._pieces([t for ab in zip(texts, pairs) for t in ab])
-            encs = [self._assemble(pieces[i], pieces[i + 1], strategy, limit) for i in range(0, len(pieces), 2)]
+            encs = [self._assemble(self._pieces(t), self._pieces(p), strategy, limit) for t, p in zip(texts, pairs)]
         return self._padded(encs, mode, limit)
 
     # ------------------------------------------------------------------ assembling

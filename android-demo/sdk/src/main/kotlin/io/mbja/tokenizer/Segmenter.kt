@@ -4,10 +4,10 @@ package io.mbja.tokenizer
  * MeCab-compatible word segmentation over a compiled dictionary: the surfaces fugashi +
  * unidic-lite output, span for span. The rules -- visited positions, whitespace skipping,
  * dictionary and unknown words, the 65,535-byte look-ahead window and Viterbi's tie order -- are
- * those of docs/dictionary-format.md ("Segmentation rules"), which the Python mirror
- * (`lattice.py`, `viterbi.py`) implements with NumPy; this is the plain sequential form: one
- * pass over the positions in order, each node's best predecessor computed as it is created
- * (every node ending at a position exists before any lookup there).
+ * those of docs/dictionary-format.md ("Segmentation rules"), in the one sequential design the
+ * Python runtime's engines share (`_segment.c`, `pure_python.py`): one pass over the positions in
+ * order, each node's best predecessor computed as it is created (every node ending at a position
+ * exists before any lookup there).
  *
  * Immutable and thread-safe: per-call state lives in a per-thread [Lattice].
  */
