@@ -28,6 +28,20 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def read_json_object(path: Path, what: str) -> dict:
+    """A JSON object from ``path``; BundleError naming the file (and ``what`` it should be) when
+    it is missing, not JSON or not an object."""
+    if not path.is_file():
+        raise BundleError(f"{what} missing: {path}")
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BundleError(f"corrupt {what} {path}: {e}") from None
+    if not isinstance(value, dict):
+        raise BundleError(f"{path} is not a JSON object")
+    return value
+
+
 def max_input_length(manifest: dict) -> int:
     """The longest input, in tokens, that EVERY model of the bundle takes: the manifest's
     ``max_length``, capped by each TFLite model's largest signature. Every runtime truncates (or
@@ -51,11 +65,8 @@ def read_manifest(bundle_dir: str | Path, verify: bool = True) -> dict:
     path = root / MANIFEST
     if not path.is_file():
         raise BundleError(f"not a bundle: {path} is missing")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BundleError(f"corrupt manifest {path}: {e}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    manifest = read_json_object(path, "manifest")
+    if manifest.get("format") != FORMAT:
         raise BundleError(f"{path} is not an {FORMAT} manifest")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:

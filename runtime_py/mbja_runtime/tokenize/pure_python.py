@@ -122,7 +122,8 @@ class PurePythonSegmenter:
         for p in range(n):
             if not reach[p]:
                 continue
-            e, cut = n, 0                              # e: the window's last character boundary
+            e = n                                      # the window's last character boundary ...
+            cut = 0                                    # ... and the bytes of a character it cuts
             if boff is not None and boff[n] - boff[p] > self._lookahead:
                 limit = boff[p] + self._lookahead
                 window = max(window, p)
@@ -233,11 +234,12 @@ class PurePythonSegmenter:
                 if lst is None:
                     by_end[end] = lst = []
                     reach[end] = 1
+                    if end > last:
+                        last = end
                 lst += range(i, i + k)
                 i += k
             for end, lst in by_end.items():
                 ends[end].append(lst)
-            last = max(last, max(by_end))
         # EOS: a wrapped node at the last position (made by the latest lookup) first, then its end list
         eos_pred = [i for i, q in wrapped if q == last] + list(chain.from_iterable(reversed(ends[last])))
         g_rows.append(self._eos_row)

@@ -10,12 +10,11 @@ tokens the tokenizer adds itself ([CLS], [SEP], [PAD]) carry ``None``.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..bundle import DICTIONARY, MANIFEST, TOKENIZER, VOCAB, read_manifest
+from ..bundle import DICTIONARY, MANIFEST, TOKENIZER, VOCAB, read_json_object, read_manifest
 from ..errors import BundleError, MbjaError
 from .dictionary import Dictionary
 from .normalize import nfkc_with_offsets, special_token_pattern, split_special
@@ -88,15 +87,7 @@ class Tokenizer:
         if not vocab_path.is_file():
             raise BundleError(f"vocabulary file missing: {vocab_path}")
         if isinstance(settings, (str, os.PathLike)):
-            p = Path(settings)
-            if not p.is_file():
-                raise BundleError(f"tokenizer settings file missing: {p}")
-            try:
-                settings = json.loads(p.read_text(encoding="utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                raise BundleError(f"corrupt tokenizer settings {p}: {e}") from None
-            if not isinstance(settings, dict):
-                raise BundleError(f"{p} is not a JSON object")
+            settings = read_json_object(Path(settings), "tokenizer settings file")
         try:
             vocab = load_vocab(vocab_path)
         except UnicodeDecodeError as e:
