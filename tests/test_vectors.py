@@ -1,4 +1,4 @@
-"""The committed token vectors (android-demo/sdk/src/test/resources/vectors/) are current.
+"""The committed token vectors (vectors/ at the repository root, read by every runtime) are current.
 
 The Kotlin SDK's JVM tests require the Kotlin tokenizer to reproduce these vectors exactly, so
 they must be what the Python runtime produces today: here they are regenerated from the tiny

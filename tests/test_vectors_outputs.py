@@ -1,4 +1,4 @@
-"""The committed model vectors (android-demo/sdk/src/test/resources/vectors/) are current.
+"""The committed model vectors (vectors/ at the repository root, read by every runtime) are current.
 
 The Kotlin SDK's JVM tests rerun the demo bundle's ONNX model and the Kotlin decoders against
 these files, so they must be what the Python runtime and pipelines produce today:

@@ -283,7 +283,7 @@ def dictionary(out):
 @click.option("--bundle", type=click.Path(path_type=Path), required=True, metavar="DIR",
               help="Bundle to take the vectors from (the Kotlin tests run the same bundle).")
 @click.option("--out", type=click.Path(path_type=Path), metavar="DIR",
-              help="Where to write them [default: android-demo/sdk/src/test/resources/vectors].")
+              help="Where to write them [default: vectors/ at the repository root, which every runtime's tests read].")
 @click.option("--model-only", is_flag=True, help="Only the model outputs (model_<task>.json.gz), e.g. of a "
               "repaired int8 bundle for the Kotlin tests; needs --out.")
 def vectors(bundle, out, model_only):

@@ -14,7 +14,7 @@ import java.util.zip.GZIPInputStream
 
 /**
  * Shared test inputs: the demo bundle (system property `mbja.bundle`, set by the pom) and the
- * vectors `mbja-build vectors` writes into src/test/resources/vectors/.
+ * vectors `mbja-build vectors` writes into vectors/ at the repository root (test resources, see the pom).
  */
 object TestData {
     /** The bundle the model tests run; a clear failure, not a skip, when it was not built. */
@@ -33,7 +33,7 @@ object TestData {
 
     private val cache = HashMap<String, Map<*, *>>()
 
-    /** A gzip JSON vector file from src/test/resources/vectors/. */
+    /** A gzip JSON vector file from vectors/ at the repository root. */
     fun vectors(name: String): Map<*, *> = synchronized(cache) {
         cache.getOrPut(name) {
             val stream = TestData::class.java.getResourceAsStream("/vectors/$name")

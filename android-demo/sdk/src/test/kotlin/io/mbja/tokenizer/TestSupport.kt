@@ -26,7 +26,7 @@ internal object TestSupport {
 
     val tokenizer: Tokenizer by lazy { Tokenizer.fromBundle(bundle) }
 
-    /** Header and records of a vector file under src/test/resources/vectors/. */
+    /** Header and records of a vector file under vectors/ at the repository root (test resources, see the pom). */
     fun vectors(name: String): Pair<Map<String, Any?>, List<Map<String, Any?>>> {
         val stream = TestSupport::class.java.getResourceAsStream("/vectors/$name")
             ?: throw AssertionError("vector file $name missing: run mbja-build vectors --bundle build/demo-bundle")
