@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: Python (pytest), then the Kotlin SDK's JVM tests against a demo bundle
-# built here (ONNX; the SDK's parity tests compare with vectors the Python side generated), then
-# the Android demo app's compile-check against the SDK's classes.
+# built here (ONNX; the SDK's parity tests compare with vectors the Python side generated), the
+# Android demo app's compile-check against the SDK's classes, then the TypeScript runtime's Node
+# tests on the same bundle and vectors.
 # Run from the repository root with the dev install active:  bash tests/run-all.sh [pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,3 +23,8 @@ mvn -B -ntp -f android-demo/sdk/pom.xml test -Dmbja.bundle="$PWD/build/demo-bund
 # compiles MainActivity.kt against the Android API stubs and the classes the test run just built
 mvn -B -ntp -q -f android-demo/app/compile-check/pom.xml compile
 echo "android-demo/app compile-check: ok"
+
+# the TypeScript runtime's Node tests (onnxruntime-node and onnxruntime-web) on the same demo bundle
+# and the shared vectors; its dependencies come from the lockfile
+[ -d runtime_ts/node_modules ] || (cd runtime_ts && npm ci --no-audit --no-fund)
+MBJA_BUNDLE="$PWD/build/demo-bundle" npm --prefix runtime_ts test

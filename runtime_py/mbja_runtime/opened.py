@@ -73,6 +73,11 @@ class Bundle:
         return self.backend.run(np.asarray(enc.input_ids), np.asarray(enc.attention_mask),
                                 np.asarray(enc.token_type_ids))
 
+    def run_batch(self, encodings: list) -> list[np.ndarray]:
+        """``run`` for several ``Encoding``s at once (``Backend.run_batch``), outputs in order."""
+        return self.backend.run_batch([(np.asarray(e.input_ids), np.asarray(e.attention_mask),
+                                        np.asarray(e.token_type_ids)) for e in encodings])
+
     def close(self) -> None:
         """Release the opened model (a later call opens it again)."""
         chosen = self.__dict__.pop("_chosen", None)

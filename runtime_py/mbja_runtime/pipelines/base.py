@@ -90,13 +90,23 @@ class Pipeline:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def __call__(self, inputs: str | Sequence[str], **options):
+    def __call__(self, inputs: str | Sequence[str], batch_size: int | None = None, **options):
+        """``batch_size``: for a list, run the model on up to that many texts at once (texts of
+        similar length together; see ``forward_batch``); results stay in input order and equal
+        one-at-a-time results (fp32: to float rounding). None or 1: one text per model call."""
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                       or batch_size < 1):
+            raise MbjaError(f"batch_size must be a positive int or None, not {batch_size!r}")
         steps = self._split(options)             # a bad option: one clear error, before any work
         if isinstance(inputs, str):
             return self._run(inputs, *steps)
-        if isinstance(inputs, (list, tuple)):
+        if not isinstance(inputs, (list, tuple)):
+            raise MbjaError(f"input must be a str or a list of str, not {type(inputs).__name__}")
+        if not batch_size or batch_size == 1:
             return [self._run(self._text(t), *steps) for t in inputs]
-        raise MbjaError(f"input must be a str or a list of str, not {type(inputs).__name__}")
+        pre, fwd, post = steps
+        prepared = [self.preprocess(self._text(t), **pre) for t in inputs]
+        return [self.postprocess(o, **post) for o in self.forward_batch(prepared, batch_size, **fwd)]
 
     @staticmethod
     def _text(text) -> str:
@@ -120,6 +130,21 @@ class Pipeline:
     def forward(self, inputs: dict, **options) -> dict:
         """Model inputs -> the same dict with ``"logits"`` (the backend's output for the encoding)."""
         return {**inputs, "logits": self.bundle.run(inputs["encoding"])}
+
+    def forward_batch(self, inputs: list[dict], batch_size: int, **options) -> list[dict]:
+        """``forward`` for many preprocessed inputs, in their order. Those the model takes whole
+        are sorted by token count and run ``batch_size`` at a time, each batch padded to its
+        longest (sorting keeps the padding small); longer ones (NER windows) go one by one."""
+        out: list = [None] * len(inputs)
+        whole = sorted((i for i, x in enumerate(inputs) if len(x["encoding"]) <= self.max_length),
+                       key=lambda i: len(inputs[i]["encoding"]))
+        for i in set(range(len(inputs))) - set(whole):
+            out[i] = self.forward(inputs[i], **options)
+        for c in range(0, len(whole), batch_size):
+            chunk = whole[c:c + batch_size]
+            for i, logits in zip(chunk, self.bundle.run_batch([inputs[i]["encoding"] for i in chunk])):
+                out[i] = {**inputs[i], "logits": logits}
+        return out
 
     def postprocess(self, outputs: dict, **options):
         """Logits -> the task's result."""
