@@ -1,0 +1,116 @@
+/**
+ * An opened bundle: the checked manifest, every listed file in memory, and the labels.
+ *
+ * `Bundle.open` checks format, format version and every listed file's existence, size and (by
+ * default) sha256 before anything is loaded, as the Python and Kotlin readers do, so a truncated
+ * copy, a tampered model and a bundle of a newer format are each refused with a BundleError whose
+ * `file` is the offending file's manifest-relative name. Files are kept in memory because every
+ * one of them is needed (model bytes for the engine, dictionary and vocabulary for the tokenizer)
+ * and a browser has no file system to re-read them from.
+ */
+import { BundleError } from '../errors.js';
+import { MANIFEST_FILE, type Manifest, type Task, maxInputLength, parseManifest } from './manifest.js';
+import { type BundleInput, type BundleSource, sourceOf } from './sources.js';
+import { sha256Hex } from './sha256.js';
+
+export interface OpenBundleOptions {
+  /** Check every file's sha256 (default true; sizes are always checked). The demo bundle hashes ~72 MB. */
+  verify?: boolean;
+}
+
+export class Bundle {
+  /** Label names by id (labels.json), or null for tasks without labels. */
+  readonly labels: string[] | null;
+
+  private constructor(
+    readonly manifest: Manifest,
+    /** The directory, base URL or "in-memory bundle", as messages name it. */
+    readonly location: string,
+    private readonly files: Map<string, Uint8Array>,
+  ) {
+    this.labels = manifest.labels ? readLabels(this.file(manifest.labels), manifest.labels) : null;
+  }
+
+  static async open(input: BundleInput, options: OpenBundleOptions = {}): Promise<Bundle> {
+    const source = await sourceOf(input);
+    const raw = await source.read(MANIFEST_FILE);
+    if (raw === undefined) throw new BundleError(`not a bundle: ${where(source, MANIFEST_FILE)} is missing`, MANIFEST_FILE);
+    const manifest = parseManifest(raw, where(source, MANIFEST_FILE));
+    const entries = Object.entries(manifest.files);
+    const files = await Promise.all(entries.map(async ([name, entry]) => {
+      const bytes = await source.read(name);
+      if (bytes === undefined) throw new BundleError(`bundle file missing: ${where(source, name)}`, name);
+      if (bytes.byteLength !== entry.size) {
+        throw new BundleError(`bundle file ${where(source, name)} has size ${bytes.byteLength}, manifest says ${entry.size}`, name);
+      }
+      if (options.verify !== false && (await sha256Hex(bytes)) !== entry.sha256.toLowerCase()) {
+        throw new BundleError(`bundle file ${where(source, name)} does not match its sha256 in the manifest ` +
+          '(corrupt or tampered)', name);
+      }
+      return [name, bytes] as const;
+    }));
+    return new Bundle(manifest, source.location, new Map(files));
+  }
+
+  get task(): Task {
+    return this.manifest.task;
+  }
+
+  /** Longest input in tokens whichever model runs (Python's `max_input_length`). */
+  get maxInputLength(): number {
+    return maxInputLength(this.manifest);
+  }
+
+  /** Whether the manifest lists `name`. */
+  has(name: string): boolean {
+    return this.files.has(name);
+  }
+
+  /** The bytes of listed file `name` (`model.onnx`, `dictionary/trie.bin`, ...); do not modify them. */
+  file(name: string): Uint8Array {
+    const bytes = this.files.get(name);
+    if (bytes === undefined) throw new BundleError(`${this.location}: the manifest lists no file '${name}'`, name);
+    return bytes;
+  }
+
+  /** Listed file `name` as parsed JSON. */
+  json(name: string): unknown {
+    try {
+      return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(this.file(name)));
+    } catch (e) {
+      if (e instanceof BundleError) throw e;
+      throw new BundleError(`corrupt ${name} in ${this.location}: ${(e as Error).message}`, name, { cause: e });
+    }
+  }
+
+  toString(): string {
+    return `Bundle(${this.location}, ${this.task})`;
+  }
+}
+
+function where(source: BundleSource, name: string): string {
+  if (source.location === 'in-memory bundle') return `${name} of the in-memory bundle`;
+  return source.location.endsWith('/') ? `${source.location}${name}` : `${source.location}/${name}`;
+}
+
+/** labels.json (`{"0": "O", ...}`) as a list by id; ids must be exactly 0..n-1. */
+function readLabels(bytes: Uint8Array, name: string): string[] {
+  let map: unknown;
+  try {
+    map = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw new BundleError(`corrupt labels file ${name}: ${(e as Error).message}`, name, { cause: e });
+  }
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new BundleError(`${name} is not a JSON object`, name);
+  const entries = Object.entries(map as Record<string, unknown>);
+  const labels: string[] = new Array(entries.length);
+  for (const [key, value] of entries) {
+    const id = /^\d+$/.test(key) ? Number(key) : NaN;
+    if (!(id < entries.length) || labels[id] !== undefined) {
+      throw new BundleError(`${name}: label ids must be 0..${entries.length - 1}, found '${key}'`, name);
+    }
+    if (typeof value !== 'string') throw new BundleError(`${name}: label ${key} is not a string`, name);
+    labels[id] = value;
+  }
+  return labels;
+}
