@@ -70,13 +70,11 @@ class Bundle:
 
     def run(self, enc) -> np.ndarray:
         """The model's output for one ``Encoding`` (of at most ``max_length`` tokens), un-padded."""
-        return self.backend.run(np.asarray(enc.input_ids), np.asarray(enc.attention_mask),
-                                np.asarray(enc.token_type_ids))
+        return self.backend.run(*_arrays(enc))
 
     def run_batch(self, encodings: list) -> list[np.ndarray]:
         """``run`` for several ``Encoding``s at once (``Backend.run_batch``), outputs in order."""
-        return self.backend.run_batch([(np.asarray(e.input_ids), np.asarray(e.attention_mask),
-                                        np.asarray(e.token_type_ids)) for e in encodings])
+        return self.backend.run_batch([_arrays(e) for e in encodings])
 
     def close(self) -> None:
         """Release the opened model (a later call opens it again)."""
@@ -89,3 +87,8 @@ class Bundle:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _arrays(enc) -> tuple:
+    """An ``Encoding``'s (input_ids, attention_mask, token_type_ids), what a backend takes."""
+    return np.asarray(enc.input_ids), np.asarray(enc.attention_mask), np.asarray(enc.token_type_ids)

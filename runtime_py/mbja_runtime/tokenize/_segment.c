@@ -227,7 +227,7 @@ typedef struct {
     int32_t row;          /* left context class (matrix row) */
     int32_t col;          /* right context class (matrix column) */
     int32_t prev;         /* best predecessor */
-    int32_t enext;        /* next node in the end list of `end` (scan order), -1 at the end */
+    int32_t enext;        /* next node in the end list of `at` (scan order), -1 at the end */
     int64_t cost;         /* cumulative path cost */
     int32_t w;            /* word cost */
 } Node;
@@ -453,7 +453,8 @@ Seg_spans(SegObject *self, PyObject *text)
 
         if (b2 == e) {
             /* the whitespace skip reached the window's end: MeCab's 16-bit wrap, a 1-byte node of the
-             * last skipped character's category that joins p's own end list */
+             * last skipped character's category whose span wraps back to p (at = p): it joins no end
+             * list, only EOS may follow it */
             const uint8_t cat = self->class_category[cls[e - 1]];
             const Py_ssize_t ufirst = self->unknown_offsets[cat];
             if ((Py_ssize_t)self->unknown_offsets[cat + 1] - ufirst != 1) {

@@ -62,7 +62,6 @@ class PurePythonSegmenter:
         off = d.unknown_offsets.tolist()
         self._unk = [self._run(d.unk_left[a:b].tolist(), d.unk_right[a:b].tolist(), d.unk_cost[a:b].tolist())
                      for a, b in zip(off[:-1], off[1:])]
-        self._unk_count = [b - a for a, b in zip(off[:-1], off[1:])]
         self._bos_col = d.bos_right
         self._eos_row = d.eos_left * d.n_right
         self._high, self._low = d.matrix.high, d.matrix.low
@@ -287,13 +286,13 @@ class PurePythonSegmenter:
     def _wrap_node(self, cls: int, boff: list, e: int, n: int) -> tuple:
         """Rule 6's wrapped node: one byte of the last skipped character's category at ``e``."""
         cat = self._cat[cls]
-        if self._unk_count[cat] != 1:
+        if len(self._unk[cat][0]) != 1:
             raise MbjaError("65,535+ bytes of whitespace with a dictionary that has several SPACE "
                             "unknown-word entries is not supported")
         if boff[e] - boff[e - 1] != 1 or (e < n and boff[e + 1] - boff[e] != 1):
             raise MbjaError("text has a run of 65,535+ bytes of whitespace next to a multi-byte character; "
                             "MeCab would cut that character in half and the reference tokenizer fails on it")
-        return tuple(map(list, self._unk[cat]))
+        return self._unk[cat]
 
     def _cells(self, g_rows, p_cols, g_n, p_n):
         """Per step, its groups x predecessors cells (group-major), costs << 32; yielded in chunks

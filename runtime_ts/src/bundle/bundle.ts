@@ -9,6 +9,7 @@
  * and a browser has no file system to re-read them from.
  */
 import { BundleError } from '../errors.js';
+import { parseJson } from '../json.js';
 import { MANIFEST_FILE, type Manifest, type Task, maxInputLength, parseManifest } from './manifest.js';
 import { type BundleInput, type BundleSource, sourceOf } from './sources.js';
 import { sha256Hex } from './sha256.js';
@@ -75,12 +76,7 @@ export class Bundle {
 
   /** Listed file `name` as parsed JSON. */
   json(name: string): unknown {
-    try {
-      return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(this.file(name)));
-    } catch (e) {
-      if (e instanceof BundleError) throw e;
-      throw new BundleError(`corrupt ${name} in ${this.location}: ${(e as Error).message}`, name, { cause: e });
-    }
+    return parseJson(this.file(name), name, name, `in ${this.location}`);
   }
 
   toString(): string {
@@ -95,12 +91,7 @@ function where(source: BundleSource, name: string): string {
 
 /** labels.json (`{"0": "O", ...}`) as a list by id; ids must be exactly 0..n-1. */
 function readLabels(bytes: Uint8Array, name: string): string[] {
-  let map: unknown;
-  try {
-    map = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (e) {
-    throw new BundleError(`corrupt labels file ${name}: ${(e as Error).message}`, name, { cause: e });
-  }
+  const map = parseJson(bytes, name, 'labels file', name);
   if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new BundleError(`${name} is not a JSON object`, name);
   const entries = Object.entries(map as Record<string, unknown>);
   const labels: string[] = new Array(entries.length);

@@ -5,6 +5,7 @@
  * optional keys without a version change.
  */
 import { BundleError } from '../errors.js';
+import { parseJson } from '../json.js';
 
 export const FORMAT = 'mbja-bundle';
 /** The one bundle format version this runtime reads. */
@@ -71,18 +72,7 @@ export function parseManifest(bytes: Uint8Array, where: string): Manifest {
   const bad = (message: string): never => {
     throw new BundleError(`${where}: ${message}`, MANIFEST_FILE);
   };
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch (e) {
-    throw new BundleError(`${where} is not UTF-8`, MANIFEST_FILE, { cause: e });
-  }
-  let root: unknown;
-  try {
-    root = JSON.parse(text);
-  } catch (e) {
-    throw new BundleError(`corrupt manifest ${where}: ${(e as Error).message}`, MANIFEST_FILE, { cause: e });
-  }
+  const root = parseJson(bytes, MANIFEST_FILE, 'manifest', where);
   if (!isObject(root) || root.format !== FORMAT) return bad(`not an ${FORMAT} manifest`);
   const version = root.format_version;
   if (version !== FORMAT_VERSION) {

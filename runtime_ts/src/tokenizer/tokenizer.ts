@@ -1,4 +1,5 @@
 import { BundleError, TokenizerError } from '../errors.js';
+import { parseJson } from '../json.js';
 import { Dictionary } from './dictionary.js';
 import { FILES } from './format.js';
 import { nfkc } from './nfkc.js';
@@ -144,12 +145,7 @@ export class Tokenizer {
     const settingsPath = join(dir, 'tokenizer.json');
     const [vocab, settings, ...dict] = await Promise.all([read(join(dir, 'vocab.txt')), read(settingsPath),
       ...Object.values(FILES).map((f) => read(join(dir, 'dictionary', f)))]);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(settings));
-    } catch (e) {
-      throw new BundleError(`corrupt JSON in ${settingsPath}: ${String(e)}`, settingsPath, { cause: e });
-    }
+    const parsed = parseJson(settings, settingsPath, 'tokenizer settings', settingsPath);
     const bytes = new Map(Object.values(FILES).map((f, i) => [f, dict[i]]));
     return Tokenizer.load({ vocab, settings: parsed, dictionary: (name) => bytes.get(name)! },
       (name) => join(dir, 'dictionary', name), options?.verifyChecksums ?? false);
