@@ -24,7 +24,9 @@ def pinned(names):
     return [f"{n}=={pins[n]}" for n in names]
 
 
-RUNTIME = ["numpy>=1.24", "onnxruntime>=1.17", "ai-edge-litert>=1.2"]
+RUNTIME = ["numpy>=1.24", "onnxruntime>=1.17", "ai-edge-litert>=1.2", "tqdm>=4.60"]
+#: Ray Data for corpus jobs on a cluster (mbja_runtime.corpus.ray_data)
+RAY = ["ray[data]>=2.40"]
 BUILD = pinned(BYTES_DECIDING) + [
     "safetensors",
     "click>=8.1",
@@ -46,7 +48,7 @@ setup(
     packages=[
         "mbja_build", "mbja_build.demo", "mbja_build.convert", "mbja_build.dictionary", "mbja_build.vectors",
         "mbja_build.bench",
-        "mbja_runtime", "mbja_runtime.tokenize", "mbja_runtime.pipelines",
+        "mbja_runtime", "mbja_runtime.tokenize", "mbja_runtime.pipelines", "mbja_runtime.corpus",
     ],
     package_data={"mbja_build": ["demo_checkpoint/*", "samples/*", "data/*"], "mbja_runtime": ["py.typed"]},
     # optional C accelerator of the segmenter: without a compiler the install still succeeds and
@@ -54,7 +56,8 @@ setup(
     ext_modules=[Extension("mbja_runtime.tokenize._segment", ["runtime_py/mbja_runtime/tokenize/_segment.c"],
                            optional=True)],
     install_requires=["numpy>=1.24"],
-    extras_require={"runtime": RUNTIME, "build": RUNTIME + BUILD, "dev": RUNTIME + BUILD + DEV},
+    extras_require={"runtime": RUNTIME, "ray": RUNTIME + RAY, "build": RUNTIME + BUILD,
+                    "dev": RUNTIME + BUILD + RAY + DEV},
     entry_points={"console_scripts": [
         "mbja-build=mbja_build.__main__:main",
         "mbja-run=mbja_runtime.cli:main",

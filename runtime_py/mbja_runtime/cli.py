@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
+from .corpus.records import RESULT_KEYS, to_json
 from .errors import MbjaError
 
 EPILOG = """examples:
@@ -25,8 +26,16 @@ EPILOG = """examples:
   echo '東京都に住んでいる' | mbja-run tokenize --bundle dist/demo
   mbja-run backend --bundle dist/demo --threads 1      # which model runs on this CPU, and why
 
+corpus jobs (one record per input line, resumable, batched, in worker processes):
+  mbja-run ner --bundle dist/demo --input corpus.txt --output entities.jsonl --batch-size 32 --workers 2
+  mbja-run embed --bundle dist/encoder --input docs.jsonl --text-field body --output vectors.jsonl
+  Killed or Ctrl-C'd, the same command continues where it stopped (OUTPUT.partial + its state file);
+  OUTPUT appears only when complete. Records: {"line": n, "text": ..., KEY: ...}; a JSONL input line's
+  fields are kept (e.g. its "id"); a bad line becomes {"line": n, "error": ...} and the job goes on.
+
 exit codes: 0 ok; 1 some text could not be processed (its line is {"error": ...}, the others
-still print); 2 usage error or unusable bundle (missing, tampered, newer format, other task).
+still print); 2 usage error or unusable bundle (missing, tampered, newer format, other task), or
+a corpus job that cannot resume (other settings or input); 130 interrupted (resumable).
 """
 
 
@@ -34,29 +43,30 @@ still print); 2 usage error or unusable bundle (missing, tampered, newer format,
 class TaskCommand:
     name: str
     task: str
-    key: str                                   # the result's key in the JSON line
     help: str
     options: Callable[[argparse.Namespace], dict]
-    to_json: Callable = lambda r: r
 
+    @property
+    def key(self) -> str:                      # the result's key in the JSON line
+        return RESULT_KEYS[self.task]
 
-def _embedding(v):
-    return [round(float(x), 7) for x in v]
+    def to_json(self, result):
+        return to_json(self.task, result)
 
 
 TASK_COMMANDS = {c.name: c for c in (
-    TaskCommand("ner", "token-classification", "entities",
+    TaskCommand("ner", "token-classification",
                 "entities with character spans (token-classification bundles)",
                 lambda a: {"aggregation": a.aggregation, "stride": a.stride}),
-    TaskCommand("classify", "sequence-classification", "labels",
+    TaskCommand("classify", "sequence-classification",
                 "top-k labels with scores (sequence-classification bundles)",
                 lambda a: {"top_k": a.top_k}),
-    TaskCommand("fill-mask", "fill-mask", "masks",
+    TaskCommand("fill-mask", "fill-mask",
                 "top-k fillers for every [MASK] (fill-mask bundles)",
                 lambda a: {"top_k": a.top_k}),
-    TaskCommand("embed", "feature-extraction", "embedding",
+    TaskCommand("embed", "feature-extraction",
                 "one vector per text (feature-extraction bundles)",
-                lambda a: {"pooling": a.pooling, "normalize": a.normalize}, _embedding),
+                lambda a: {"pooling": a.pooling, "normalize": a.normalize}),
 )}
 
 
@@ -73,6 +83,27 @@ def _backend_options(p: argparse.ArgumentParser) -> None:
                         "$MBJA_BACKEND overrides it), first = the first the manifest lists; "
                         "`mbja-run backend` shows the choice")
     p.add_argument("--threads", type=int, metavar="N", help="inference threads (default: the backend's)")
+
+
+def _corpus_options(p: argparse.ArgumentParser) -> None:
+    from .corpus import INPUT_FORMATS
+    from .corpus.job import DEFAULT_CHUNK
+
+    g = p.add_argument_group("corpus jobs", "read a file (or stdin) line by line and write one JSON record per "
+                                            "line; resumable when --output is a file")
+    g.add_argument("--input", metavar="FILE", help="text (one text per line) or JSONL file; - for stdin")
+    g.add_argument("--output", metavar="FILE", help="JSONL records (default: stdout, not resumable)")
+    g.add_argument("--input-format", choices=INPUT_FORMATS,
+                   help="default: jsonl for *.jsonl / *.ndjson files, else text")
+    g.add_argument("--text-field", default="text", metavar="NAME", help="JSONL field with the text (default: text)")
+    g.add_argument("--batch-size", type=int, metavar="N",
+                   help="texts per model call, similar lengths together (fp32 ONNX; default: 1)")
+    g.add_argument("--workers", type=int, default=1, metavar="K",
+                   help="worker processes, each with its own copy of the model (default: 1)")
+    g.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, metavar="N",
+                   help=f"lines per commit to the output (default: {DEFAULT_CHUNK})")
+    g.add_argument("--overwrite", action="store_true", help="replace OUTPUT / discard an interrupted run")
+    g.add_argument("--quiet", action="store_true", help="no progress bar, no summary line")
 
 
 def package_version() -> str:
@@ -97,6 +128,7 @@ def _parser() -> argparse.ArgumentParser:
         s = sub.add_parser(cmd.name, help=cmd.help, description=f"{cmd.help[0].upper()}{cmd.help[1:]}. "
                            f"Output per text: {{\"text\": ..., \"{cmd.key}\": ...}}.")
         _common(s)
+        _corpus_options(s)
         if cmd.name == "ner":
             from .pipelines import AGGREGATIONS
 
@@ -128,7 +160,8 @@ def _stdin_lines():
     # surrogateescape: a line of invalid UTF-8 reaches the tokenizer, which rejects it by itself.
     stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape", newline="\n")
     for line in stdin:
-        yield line[:-1] if line.endswith("\n") else line
+        line = line[:-1] if line.endswith("\n") else line
+        yield line[:-1] if line.endswith("\r") else line      # CRLF files: the text is the same
 
 
 def _emit(obj: dict) -> None:
@@ -142,6 +175,12 @@ def _run_task(args) -> int:
     if args.threads is not None and args.threads < 1:
         raise MbjaError("--threads must be >= 1")
     options = cmd.options(args)
+    if args.input is not None:
+        return _run_corpus(args, cmd, options)
+    job_only = [f"--{n.replace('_', '-')}" for n in ("output", "input_format", "batch_size", "overwrite")
+                if getattr(args, n) not in (None, False)] + (["--workers"] if args.workers != 1 else [])
+    if job_only:
+        raise MbjaError(f"{', '.join(job_only)} need --input FILE (or --input - for stdin)")
     m = load(args.bundle, backend=args.backend, num_threads=args.threads, task=cmd.task)
     failed = 0
     for text in (args.texts or _stdin_lines()):
@@ -152,6 +191,30 @@ def _run_task(args) -> int:
             _emit({"error": str(e)})
     sys.stdout.flush()
     return 1 if failed else 0
+
+
+def _run_corpus(args, cmd: TaskCommand, options: dict) -> int:
+    from .corpus import Job, run_job
+
+    if args.texts:
+        raise MbjaError("give texts as arguments or --input, not both")
+    job = Job(bundle=args.bundle, task=cmd.task, input=args.input, output=args.output,
+              options=options, input_format=args.input_format, text_field=args.text_field,
+              batch_size=args.batch_size, workers=args.workers, threads=args.threads, backend=args.backend,
+              chunk_size=args.chunk_size, overwrite=args.overwrite, progress=False if args.quiet else None)
+    try:
+        summary = run_job(job)
+    except KeyboardInterrupt:
+        if args.output:
+            print(f"mbja-run: interrupted; what was written is kept, rerun the same command to continue",
+                  file=sys.stderr)
+        return 130
+    if not args.quiet:
+        resumed = f", resumed after line {summary.resumed_from}" if summary.resumed_from else ""
+        print(f"mbja-run: {summary.records} records{resumed}, {summary.errors} errors, "
+              f"{summary.per_second:.0f} texts/s ({summary.backend}, {args.workers} worker"
+              f"{'s' if args.workers > 1 else ''}) -> {args.output or 'stdout'}", file=sys.stderr)
+    return 1 if summary.errors else 0
 
 
 def _backend(args) -> int:

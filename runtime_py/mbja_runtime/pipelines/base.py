@@ -25,6 +25,12 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def _check_batch_size(batch_size) -> None:
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                   or batch_size < 1):
+        raise MbjaError(f"batch_size must be a positive int or None, not {batch_size!r}")
+
+
 @functools.cache
 def _step_options(cls) -> tuple[set, set, set]:
     """The option names preprocess, forward and postprocess of ``cls`` take."""
@@ -94,9 +100,7 @@ class Pipeline:
         """``batch_size``: for a list, run the model on up to that many texts at once (texts of
         similar length together; see ``forward_batch``); results stay in input order and equal
         one-at-a-time results (fp32: to float rounding). None or 1: one text per model call."""
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-                                       or batch_size < 1):
-            raise MbjaError(f"batch_size must be a positive int or None, not {batch_size!r}")
+        _check_batch_size(batch_size)
         steps = self._split(options)             # a bad option: one clear error, before any work
         if isinstance(inputs, str):
             return self._run(inputs, *steps)
@@ -107,6 +111,39 @@ class Pipeline:
         pre, fwd, post = steps
         prepared = [self.preprocess(self._text(t), **pre) for t in inputs]
         return [self.postprocess(o, **post) for o in self.forward_batch(prepared, batch_size, **fwd)]
+
+    def process(self, texts: Sequence, batch_size: int | None = None, **options) -> list:
+        """For corpus jobs: ``m(texts, batch_size=...)``, except that a text that cannot be processed
+        (not a str, invalid UTF-8, a window MeCab would cut) gives its ``MbjaError`` in its place,
+        so one bad line does not cost the batch. A bad option still raises before any work."""
+        _check_batch_size(batch_size)
+        pre, fwd, post = self._split(options)
+        out: list = [None] * len(texts)
+        prepared = {}
+        for i, t in enumerate(texts):
+            try:
+                prepared[i] = self.preprocess(self._text(t), **pre)
+            except MbjaError as e:
+                out[i] = e
+        order = list(prepared)
+        try:
+            if batch_size and batch_size > 1:
+                forwarded = self.forward_batch([prepared[i] for i in order], batch_size, **fwd)
+            else:
+                forwarded = [self.forward(prepared[i], **fwd) for i in order]
+        except MbjaError:                      # find the text that failed; the others still run
+            forwarded = []
+            for i in order:
+                try:
+                    forwarded.append(self.forward(prepared[i], **fwd))
+                except MbjaError as e:
+                    forwarded.append(e)
+        for i, f in zip(order, forwarded):
+            try:
+                out[i] = f if isinstance(f, MbjaError) else self.postprocess(f, **post)
+            except MbjaError as e:
+                out[i] = e
+        return out
 
     @staticmethod
     def _text(text) -> str:
