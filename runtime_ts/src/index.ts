@@ -29,7 +29,7 @@ import { type EncodeOptions, type Encoding, Tokenizer } from './tokenizer/index.
 
 export { Bundle, type OpenBundleOptions } from './bundle/bundle.js';
 export { FORMAT_VERSION, TASKS, maxInputLength, type Manifest, type ModelSpec, type Task } from './bundle/manifest.js';
-export type { BundleFiles, BundleInput } from './bundle/sources.js';
+export type { BundleCache, BundleFiles, BundleInput } from './bundle/sources.js';
 export type { Engine, EngineBackend, ModelOutput } from './engine/engine.js';
 export type { BackendChoice, EngineOptions } from './engine/select.js';
 export { BundleError, MbjaError, TaskMismatchError, TokenizerError } from './errors.js';

@@ -6,17 +6,26 @@
  * copy, a tampered model and a bundle of a newer format are each refused with a BundleError whose
  * `file` is the offending file's manifest-relative name. Files are kept in memory because every
  * one of them is needed (model bytes for the engine, dictionary and vocabulary for the tokenizer)
- * and a browser has no file system to re-read them from.
+ * and a browser has no file system to re-read them from (a URL bundle can keep them in the Cache API
+ * between visits: the `cache` option).
  */
 import { BundleError } from '../errors.js';
 import { parseJson } from '../json.js';
-import { MANIFEST_FILE, type Manifest, type Task, maxInputLength, parseManifest } from './manifest.js';
-import { type BundleInput, type BundleSource, sourceOf } from './sources.js';
+import { type FileEntry, MANIFEST_FILE, type Manifest, type Task, maxInputLength, parseManifest } from './manifest.js';
+import { type BundleCache, type BundleInput, type BundleSource, sourceOf } from './sources.js';
 import { sha256Hex } from './sha256.js';
 
 export interface OpenBundleOptions {
   /** Check every file's sha256 (default true; sizes are always checked). The demo bundle hashes ~72 MB. */
   verify?: boolean;
+  /**
+   * URL bundles: keep the files in this cache (`await caches.open('mbja')` in a browser) and read
+   * them from it next time. Files are cached under their URL and manifest sha256, so a rebuilt
+   * bundle downloads only its changed files; the manifest itself is fetched (revalidated) on every
+   * open, and cached files are size- and sha256-checked like downloaded ones. With `verify: false`
+   * files are cached once their size matches. Ignored for directories and in-memory files.
+   */
+  cache?: BundleCache;
 }
 
 export class Bundle {
@@ -33,23 +42,13 @@ export class Bundle {
   }
 
   static async open(input: BundleInput, options: OpenBundleOptions = {}): Promise<Bundle> {
-    const source = await sourceOf(input);
+    const source = await sourceOf(input, options.cache);
     const raw = await source.read(MANIFEST_FILE);
     if (raw === undefined) throw new BundleError(`not a bundle: ${where(source, MANIFEST_FILE)} is missing`, MANIFEST_FILE);
     const manifest = parseManifest(raw, where(source, MANIFEST_FILE));
     const entries = Object.entries(manifest.files);
-    const files = await Promise.all(entries.map(async ([name, entry]) => {
-      const bytes = await source.read(name);
-      if (bytes === undefined) throw new BundleError(`bundle file missing: ${where(source, name)}`, name);
-      if (bytes.byteLength !== entry.size) {
-        throw new BundleError(`bundle file ${where(source, name)} has size ${bytes.byteLength}, manifest says ${entry.size}`, name);
-      }
-      if (options.verify !== false && (await sha256Hex(bytes)) !== entry.sha256.toLowerCase()) {
-        throw new BundleError(`bundle file ${where(source, name)} does not match its sha256 in the manifest ` +
-          '(corrupt or tampered)', name);
-      }
-      return [name, bytes] as const;
-    }));
+    const verify = options.verify !== false;
+    const files = await Promise.all(entries.map(async ([name, entry]) => [name, await readFile(source, name, entry, verify)] as const));
     return new Bundle(manifest, source.location, new Map(files));
   }
 
@@ -81,6 +80,26 @@ export class Bundle {
 
   toString(): string {
     return `Bundle(${this.location}, ${this.task})`;
+  }
+}
+
+/**
+ * Listed file `name`, its size and (`verify`) sha256 checked against `entry`. The source hears the
+ * verdict; a caching source whose copy failed drops it and offers the file once more (from the network).
+ */
+async function readFile(source: BundleSource, name: string, entry: FileEntry, verify: boolean): Promise<Uint8Array> {
+  for (let attempt = 0; ; attempt++) {
+    const bytes = await source.read(name, entry);
+    if (bytes === undefined) throw new BundleError(`bundle file missing: ${where(source, name)}`, name);
+    let problem: string | undefined;
+    if (bytes.byteLength !== entry.size) {
+      problem = `bundle file ${where(source, name)} has size ${bytes.byteLength}, manifest says ${entry.size}`;
+    } else if (verify && (await sha256Hex(bytes)) !== entry.sha256.toLowerCase()) {
+      problem = `bundle file ${where(source, name)} does not match its sha256 in the manifest (corrupt or tampered)`;
+    }
+    const again = (await source.checked?.(name, entry, bytes, problem === undefined)) ?? false;
+    if (problem === undefined) return bytes;
+    if (!again || attempt > 0) throw new BundleError(problem, name);
   }
 }
 
