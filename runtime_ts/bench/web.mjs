@@ -238,8 +238,23 @@ for _ in range(4):
     for t in data["all"]:
         m.tokenizer.encode(t)
     passes.append(time.perf_counter() - s)
+reference = None
+try:   # the target: transformers' BertJapaneseTokenizer (fugashi + unidic-lite), the tokens' definition
+    from pathlib import Path
+    from mbja_build.reference import reference_tokenizer
+    ref = reference_tokenizer(Path(bundle) / "vocab.txt")
+    ref_passes = []
+    for _ in range(3):
+        s = time.perf_counter()
+        for t in data["all"]:
+            ref(t)
+        ref_passes.append(time.perf_counter() - s)
+    reference = len(data["all"]) / statistics.median(ref_passes[1:])
+except ImportError:
+    pass
 print(json.dumps({"load_ms": load_ms, "ner_ms": ner, "entities": entities,
                   "tokenizer_per_second": len(data["all"]) / statistics.median(passes[1:]),
+                  "reference_tokenizer_per_second": reference,
                   "python": sys.version.split()[0], "onnxruntime": onnxruntime.__version__,
                   "backend": m.backend_choice}))
 `;
@@ -256,6 +271,7 @@ async function python(args, texts, sample) {
     if (run.status !== 0) return { skipped: `python failed: ${(run.stderr || '').trim().split('\n').at(-1)}` };
     const out = JSON.parse(run.stdout.trim().split('\n').at(-1));
     return { loadMs: out.load_ms, ner: stats(out.ner_ms), entities: out.entities, tokenizerPerSecond: out.tokenizer_per_second,
+      referenceTokenizerPerSecond: out.reference_tokenizer_per_second,
       python: out.python, onnxruntime: out.onnxruntime, backend: out.backend };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -291,6 +307,17 @@ function markdown(r) {
   if (p && !p.skipped) {
     lines.push(`| Python ${p.python} (mbja_runtime) | onnxruntime ${p.onnxruntime} | ${int(p.loadMs)} | ${f2(p.ner.p50)} | ` +
       `${f2(p.ner.p90)} | ${f2(p.ner.mean)} | ${f1(p.ner.perSecond)} | ${int(p.tokenizerPerSecond)} |`);
+  }
+  if (p && !p.skipped && p.referenceTokenizerPerSecond) {
+    lines.push(`| Python ${p.python}: transformers' BertJapaneseTokenizer (the reference) | fugashi + unidic-lite | – | – | – | – | – | ` +
+      `${int(p.referenceTokenizerPerSecond)} |`);
+    const node = r.node.find((n) => n.tokenizerPerSecond);
+    if (node) {
+      lines.push('');
+      lines.push(`Tokenizer target (Node >= BertJapaneseTokenizer in Python, same run): ${int(node.tokenizerPerSecond)} vs ` +
+        `${int(p.referenceTokenizerPerSecond)} sentences/s = ${(node.tokenizerPerSecond / p.referenceTokenizerPerSecond).toFixed(2)}x, ` +
+        `${node.tokenizerPerSecond >= p.referenceTokenizerPerSecond ? 'met' : 'missed'}.`);
+    }
   }
   lines.push('');
   lines.push('| bundle over HTTP (first visit) | files | uncompressed MB | gzip MB |');
