@@ -214,9 +214,12 @@ def test_calibration_feeds_fill_every_bucket(tiny_static):
         for f in got:
             assert set(f) == {"input_ids", "attention_mask", "token_type_ids"}
             assert all(v.dtype == np.int32 and v.shape == (1, length) for v in f.values())
-        # as long as the runtime's inputs of this bucket: more tokens than the bucket below holds
-        below = buckets[k - 1] if k else 0
-        assert all(below < int(f["attention_mask"].sum()) <= length for f in got)
+        # a bucket's own texts are longer than the bucket below holds; its top-up (joined texts) is
+        # spread from the first bucket's length up (calibration.py: better ranges for long inputs)
+        lengths = [int(f["attention_mask"].sum()) for f in got]
+        assert all((buckets[0] if k else 0) < n <= length for n in lengths)
+        if natural.count(length) == 0:                    # 256, 512: joined texts only
+            assert min(lengths) <= buckets[k - 1] < max(lengths), (length, sorted(lengths))
     # five texts: every bucket still gets some, padded or truncated to its length
     few = calibration_feeds(tok, texts[:5], [16, 64])
     assert all(len(v) >= 1 for v in few.values())
@@ -272,8 +275,7 @@ def test_demo_static_int8_agrees_with_pytorch(tmp_path, test_sentences):
     from mbja_build.verify import compare, passes
     from mbja_runtime.tokenize import Tokenizer
 
-    out, manifest = build_bundle(BuildOptions(target="tflite", quantize="static-int8", buckets="64,512",
-                                              out=tmp_path / "demo"))
+    out, manifest = build_bundle(BuildOptions(target="tflite", quantize="static-int8", out=tmp_path / "demo"))
     spec = manifest["models"][0]
     assert spec["precision"] == "static-int8"
     record = spec["int8"]
@@ -282,7 +284,8 @@ def test_demo_static_int8_agrees_with_pytorch(tmp_path, test_sentences):
     # apart from exactly what the manifest lists
     assert len(record["float_ops"]) <= 4
     # (the bundle's tensor names are stripped: counted, not named)
-    assert [len(keys) for keys in _float_weights(out / "model.tflite")] == [len(record["float_ops"])] * 2
+    assert [len(keys) for keys in _float_weights(out / "model.tflite")] == \
+        [len(record["float_ops"])] * len(spec["signatures"])
     tok = Tokenizer.from_bundle(out, verify=False)
     long, text = [], ""
     for sentence in test_sentences:
@@ -297,5 +300,6 @@ def test_demo_static_int8_agrees_with_pytorch(tmp_path, test_sentences):
         assert entry["decisive_positions"] > 0.9 * entry["positions"]     # the demo decides most tokens
         assert entry["min_cosine"] > 0.99
     assert short_report["decisive_agreement"] >= 0.995 and passes(short_report)
-    # measured 99.35-99.46 % with these buckets, 98.9-99.0 % with the default five (plain: 97.2 %)
-    assert len(long) >= 10 and long_report["decisive_agreement"] >= 0.985
+    # the default five buckets: measured 99.35 % (98.99 % before the calibration top-up was spread
+    # from the first bucket up; plain full-integer: 97.2 %); 99.25 % on another 28 such inputs
+    assert len(long) >= 10 and long_report["decisive_agreement"] >= 0.99
