@@ -82,7 +82,7 @@ def run_job(job: Job, stdin: BinaryIO | None = None, stdout: BinaryIO | None = N
         runner = _InProcess(pipe, job)
     source = _open_input(job.input, stdin)
     skip = journal.done_lines if journal else 0
-    bar = _progress(job, _count_lines(job.input) if job.input != "-" else None, skip)
+    bar = _progress(job, skip)
     sink = stdout or sys.stdout.buffer
     start, written, errors = time.perf_counter(), 0, journal.errors if journal else 0
     try:
@@ -266,7 +266,8 @@ def _count_lines(path: str) -> int | None:
     return n + (last != b"\n")
 
 
-def _progress(job: Job, total: int | None, done: int):
+def _progress(job: Job, done: int):
+    """A bar on stderr, or None; the input's lines are counted (for the ETA) only when one shows."""
     show = job.progress if job.progress is not None else sys.stderr.isatty()
     if not show:
         return None
@@ -274,6 +275,7 @@ def _progress(job: Job, total: int | None, done: int):
         from tqdm import tqdm
     except ImportError:
         return None
+    total = _count_lines(job.input) if job.input != "-" else None
     return tqdm(total=total, initial=done, unit=" texts", file=sys.stderr, dynamic_ncols=True, smoothing=0.1,
                 desc=Path(job.output).name if job.output else job.task)
 
