@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mbja_build.demo import CHECKPOINT_DIR
 from mbja_build.verify import FP32_MAX_ABS, FP32_MAX_REL, QUANT_MIN_AGREEMENT, compare, passes
+from mbja_runtime import cpu
 from mbja_runtime.bundle import read_manifest
 
 pytestmark = pytest.mark.slow
@@ -144,3 +148,41 @@ def test_readme_ner_example_is_what_the_bundle_returns(int8_bundle):
     offsets = re.search(r'^m\.tokenizer\.encode\("([^"]+)"\)\.offsets +# \[(.*), \.\.\.\]', block, re.M)
     want = ast.literal_eval(f"[{offsets.group(2)}]")
     assert m.tokenizer.encode(offsets.group(1)).offsets[:len(want)] == want
+
+
+def test_onnx_int8_weights_cannot_saturate_an_avx2_kernel(int8_bundle):
+    """ORT's uint8 x int8 GEMM without VNNI adds products in pairs saturated at int16 (vpmaddubsw);
+    with every weight in -64..64 no pair can reach it: 255 * 64 * 2 < 2**15 (docs/bundle-format.md)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(int8_bundle / "model.onnx"))
+    weights = [numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert len(weights) >= 10                       # every weight matmul of the demo
+    assert max(int(abs(w.astype(np.int32)).max()) for w in weights) * 255 * 2 < 2 ** 15
+
+
+AVX2_RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "avx2_only" / "run.py"
+CHILD = Path(__file__).resolve().parent / "_onnx_logits.py"
+
+
+@pytest.mark.skipif(shutil.which("gdb") is None or shutil.which("objdump") is None, reason="needs gdb and objdump")
+@pytest.mark.skipif("avx512_vnni" not in cpu.features() or "avx_vnni" in cpu._cpuinfo()[1],
+                    reason="needs an AVX-512 VNNI CPU without AVX-VNNI, to compare its kernels with AVX2's")
+def test_onnx_int8_computes_the_same_on_avx2_as_on_vnni(int8_bundle, test_sentences, tmp_path):
+    """The bundle the build verified (here: VNNI kernels) is the bundle an AVX2-only CPU runs: the
+    same logits on AVX2 code paths (benchmarks/avx2_only). Full-range int8 weights differed by up
+    to 2.5 (of logits up to 41) on 100 sentences; -64..64 weights by 0.008, argmax all equal."""
+    from mbja_runtime.tokenize import Tokenizer
+
+    ids = [e.input_ids for e in Tokenizer.from_bundle(int8_bundle).encode_batch(test_sentences[:100])]
+    (tmp_path / "ids.json").write_text(json.dumps(ids), encoding="utf-8")
+    logits = {}
+    for mode, prefix in (("vnni", []), ("avx2", [sys.executable, str(AVX2_RUN), "--"])):
+        subprocess.run(prefix + [sys.executable, str(CHILD), str(int8_bundle / "model.onnx"), str(tmp_path / "ids.json"),
+                                 str(tmp_path / f"{mode}.npy")], check=True, timeout=600)
+        logits[mode] = np.load(tmp_path / f"{mode}.npy")
+    vnni, avx2 = logits["vnni"], logits["avx2"]
+    assert vnni.shape == avx2.shape == (sum(map(len, ids)), vnni.shape[1])
+    assert np.abs(vnni - avx2).max() <= 1e-3 * np.abs(vnni).max()
+    assert (vnni.argmax(-1) == avx2.argmax(-1)).all()

@@ -19,7 +19,7 @@ from mbja_build.calibration import default_calibration_texts
 from mbja_build.convert.onnx_export import export_onnx
 from mbja_build.demo import CHECKPOINT_DIR
 from mbja_build.int8_error import onnx_ranking
-from mbja_build.quantize import quantize_onnx
+from mbja_build.quantize import ONNX_WEIGHT_LEVELS, quantize_onnx
 from mbja_build import repair
 from mbja_build.repair import REPAIR_TARGET, RepairError, Route, cliff_counts, fallback_counts, search
 from mbja_build.residual_scale import outlier_scales, residual_absmax, write_outlier_twin
@@ -180,7 +180,7 @@ def test_unreachable_floor_fails_with_every_attempt(twin, calibration_inputs, tm
     with pytest.raises(RepairError) as err:
         search(route, model, raw, info, tmp_path / "model.onnx", calibration_inputs, 1.0, migrate=False, floor=1.0)
     message = str(err.value)
-    ranking = onnx_ranking(_reexport(route, model, tmp_path), calibration_inputs)
+    ranking = onnx_ranking(_reexport(route, model, tmp_path), calibration_inputs, ONNX_WEIGHT_LEVELS)
     errors = [e for _, e in ranking]
     tried = re.findall(r"(\w+) [\d.]+% \(", message)
     counts = [int(name.removeprefix("float")) for name in tried[1:]]

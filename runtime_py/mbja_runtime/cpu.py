@@ -7,6 +7,7 @@ names them when it says which backend it chose (backends.choose_backend).
 """
 from __future__ import annotations
 
+import os
 import platform
 
 #: /proc/cpuinfo flags that change which int8/fp32 kernels ONNX Runtime (MLAS) and XNNPACK run.
@@ -30,14 +31,29 @@ def _cpuinfo() -> tuple[str, set[str]]:
     return model or platform.processor() or platform.machine(), flags
 
 
-def features() -> list[str]:
-    """The relevant instruction-set flags this CPU has, in a fixed order."""
+def hidden() -> list[str]:
+    """Flags the CPU has but the engines were made not to use (benchmarks/avx2_only hides AVX-512).
+
+    /proc/cpuinfo still lists them; a report that named them would claim kernels that did not run.
+    """
     _, flags = _cpuinfo()
-    return [f for f in X86 + ARM if f in flags]
+    masked = set(filter(None, os.environ.get("MBJA_CPU_HIDDEN", "").split(",")))
+    return [f for f in X86 + ARM if f in flags and f in masked]
+
+
+def features() -> list[str]:
+    """The relevant instruction-set flags this CPU has and its engines use, in a fixed order."""
+    _, flags = _cpuinfo()
+    gone = set(hidden())
+    return [f for f in X86 + ARM if f in flags and f not in gone]
 
 
 def describe() -> str:
-    """'<model name> [flag flag ...]', e.g. 'AMD EPYC 7B13 [avx2 fma]'."""
+    """'<model name> [flag flag ...]', e.g. 'AMD EPYC 7B13 [avx2 fma]'.
+
+    With flags hidden: 'AMD EPYC [avx2 fma; hidden: avx512f avx512_vnni]'.
+    """
     model, _ = _cpuinfo()
-    have = features()
-    return f"{model} [{' '.join(have) if have else 'no AVX2/VNNI/dotprod flags'}]"
+    have, gone = features(), hidden()
+    text = " ".join(have) if have else "no AVX2/VNNI/dotprod flags"
+    return f"{model} [{text}; hidden: {' '.join(gone)}]" if gone else f"{model} [{text}]"

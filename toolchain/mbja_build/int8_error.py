@@ -7,7 +7,8 @@ weight matmul's activation input captured, and each op's quantization is replaye
 its runtime does it:
 
 * ONNX Runtime ``quantize_dynamic`` (MatMulInteger): the activation as uint8, asymmetric, one scale
-  per tensor; the weight as int8, symmetric, one scale per output column.
+  per tensor; the weight as int8, symmetric, -64..64 (``quantize.ONNX_WEIGHT_LEVELS``), one scale
+  per output column.
 * XNNPACK dynamic int8 (TFLite ``FULLY_CONNECTED`` with int8 weights): the activation as int8,
   asymmetric, one scale per row (token); the weight as int8, symmetric, one scale per output row.
 
@@ -39,11 +40,11 @@ def _fake_int8_per_row(x: np.ndarray) -> np.ndarray:
     return (np.clip(np.round(x / scale) + zero, -128, 127) - zero) * scale
 
 
-def _fake_int8_symmetric(w: np.ndarray, axis: int) -> np.ndarray:
-    """Per-channel symmetric int8 along ``axis`` (the output-channel axis)."""
-    scale = np.abs(w).max(axis=1 - axis, keepdims=True) / 127.0
+def _fake_int8_symmetric(w: np.ndarray, axis: int, levels: int = 127) -> np.ndarray:
+    """Per-channel symmetric int8 along ``axis`` (the output-channel axis), -levels..levels."""
+    scale = np.abs(w).max(axis=1 - axis, keepdims=True) / float(levels)
     scale[scale == 0] = 1.0
-    return np.clip(np.round(w / scale), -127, 127) * scale
+    return np.clip(np.round(w / scale), -levels, levels) * scale
 
 
 class _Errors:
@@ -62,9 +63,10 @@ class _Errors:
         return sorted(out, key=lambda t: -t[1])
 
 
-def onnx_ranking(model_path: Path, inputs: list[np.ndarray]) -> list[tuple[str, float]]:
+def onnx_ranking(model_path: Path, inputs: list[np.ndarray], weight_levels: int = 127) -> list[tuple[str, float]]:
     """``[(node name, relative error)]``, worst first, for every MatMul of ``model_path`` (fp32)
-    whose second input is a weight initializer: what ``quantize_dynamic`` would quantize."""
+    whose second input is a weight initializer: what ``quantize_dynamic`` would quantize, with
+    weights in -weight_levels..weight_levels (the build's: ``quantize.ONNX_WEIGHT_LEVELS``)."""
     import onnx
     import onnxruntime as ort
     from onnx import numpy_helper
@@ -76,7 +78,7 @@ def onnx_ranking(model_path: Path, inputs: list[np.ndarray]) -> list[tuple[str, 
     if not ops:
         return []
     w = {name: numpy_helper.to_array(weights[b]).astype(np.float64) for name, _, b in ops}
-    wq = {name: _fake_int8_symmetric(m, axis=1) for name, m in w.items()}
+    wq = {name: _fake_int8_symmetric(m, axis=1, levels=weight_levels) for name, m in w.items()}
     have = {o.name for o in model.graph.output}
     for act in dict.fromkeys(a for _, a, _ in ops):
         if act not in have:

@@ -83,11 +83,11 @@ def onnx_route(mode: str, export: Callable) -> Route:
     from mbja_runtime.backends import OnnxBackend
 
     from .int8_error import onnx_ranking
-    from .quantize import quantize_onnx
+    from .quantize import ONNX_WEIGHT_LEVELS, quantize_onnx
 
     return Route("onnx", export,
                  lambda src, dst, ops, _types=(): quantize_onnx(src, dst, mode, ops, keep_src=True),
-                 lambda path, _fields, inputs: onnx_ranking(path, inputs),
+                 lambda path, _fields, inputs: onnx_ranking(path, inputs, ONNX_WEIGHT_LEVELS),
                  lambda path, fields: OnnxBackend(path, fields))
 
 

@@ -1,0 +1,67 @@
+"""The AVX2-only emulation (benchmarks/avx2_only) and the CPU description that reports it.
+
+The emulation is what issue 14's AVX2 numbers are measured with on an AVX-512 machine, so it must
+provably switch the engines' kernels, and every report made under it must say what was hidden.
+"""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mbja_runtime import cpu
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ROOT / "benchmarks" / "avx2_only" / "run.py"
+
+
+def test_hidden_flags_leave_the_features_and_are_named(monkeypatch):
+    monkeypatch.setattr(cpu, "_cpuinfo", lambda: ("Some EPYC", {"avx2", "fma", "avx512f", "avx512_vnni", "sse2"}))
+    monkeypatch.setenv("MBJA_CPU_HIDDEN", "avx512f,avx512_vnni,amx_int8")
+    assert cpu.hidden() == ["avx512f", "avx512_vnni"]          # amx_int8: not on this CPU, not claimed
+    assert cpu.features() == ["avx2", "fma"]
+    assert cpu.describe() == "Some EPYC [avx2 fma; hidden: avx512f avx512_vnni]"
+    monkeypatch.delenv("MBJA_CPU_HIDDEN")
+    assert cpu.features() == ["avx2", "fma", "avx512f", "avx512_vnni"]
+    assert cpu.describe() == "Some EPYC [avx2 fma avx512f avx512_vnni]"
+
+
+# u8 x s8 products summed in pairs: AVX2's vpmaddubsw saturates each pair at int16, VNNI's vpdpbusd
+# accumulates them exactly in int32. A 255 x 127 GEMM tells the two kernels apart by its result.
+SATURATION = r"""
+import json, sys, numpy as np, onnxruntime as ort
+from onnx import helper, TensorProto
+from mbja_runtime import cpu
+K = 64
+g = helper.make_graph([helper.make_node("MatMulInteger", ["a", "b"], ["y"])], "g",
+    [helper.make_tensor_value_info("a", TensorProto.UINT8, [2, K])],
+    [helper.make_tensor_value_info("y", TensorProto.INT32, [2, 8])],
+    [helper.make_tensor("b", TensorProto.INT8, [K, 8], np.full((K, 8), 127, np.int8).tobytes(), raw=True)])
+s = ort.InferenceSession(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString(),
+                         providers=["CPUExecutionProvider"])
+y = s.run(None, {"a": np.full((2, K), 255, np.uint8)})[0]
+print(json.dumps({"y": int(y[0, 0]), "cpu": cpu.describe(), "argv": sys.argv[1:]}))
+sys.exit(7)
+"""
+
+
+@pytest.mark.skipif(shutil.which("gdb") is None or shutil.which("objdump") is None, reason="needs gdb and objdump")
+@pytest.mark.skipif(not {"avx512f", "avx512_vnni"} <= set(cpu._cpuinfo()[1]) or "avx_vnni" in cpu._cpuinfo()[1],
+                    reason="needs an AVX-512 VNNI CPU without AVX-VNNI (elsewhere nothing is hidden)")
+def test_mask_makes_onnx_runtime_run_its_avx2_int8_kernel():
+    K = 64
+    exact = 255 * 127 * K
+    saturated = (K // 2) * min(2 * 255 * 127, 2 ** 15 - 1)
+    arg = 'two\nlines "quoted"'
+    plain = subprocess.run([sys.executable, "-c", SATURATION, arg], capture_output=True, text=True, timeout=120)
+    masked = subprocess.run([sys.executable, str(RUN), "--", sys.executable, "-c", SATURATION, arg],
+                            capture_output=True, text=True, timeout=300)
+    assert plain.returncode == masked.returncode == 7, masked.stderr
+    p, m = json.loads(plain.stdout), json.loads(masked.stdout)      # stdout: the program's alone, not gdb's
+    assert p["y"] == exact and "hidden" not in p["cpu"]
+    assert m["y"] == saturated and m["y"] != exact
+    assert m["cpu"].endswith("hidden: " + " ".join(f for f in cpu.X86 if f in set(cpu._cpuinfo()[1])
+                                                    and f.startswith(("avx512", "amx"))) + "]")
+    assert m["argv"] == p["argv"] == [arg]
