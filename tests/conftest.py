@@ -68,6 +68,7 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 from mbja_build.demo import CHECKPOINT_DIR
+from mbja_runtime import cpu
 from mbja_build.demo.data import load_ner, split
 
 
@@ -188,3 +189,11 @@ def demo_reference():
 
     tok = reference_tokenizer(CHECKPOINT_DIR / "vocab.txt")
     return tok, AutoModelForTokenClassification.from_pretrained(CHECKPOINT_DIR).eval()
+
+
+#: Tests that compare this CPU's VNNI kernels with its AVX2 ones (benchmarks/avx2_only): they need
+#: gdb, objdump and AVX-512 VNNI, and no AVX-VNNI (which hiding AVX-512 leaves usable).
+needs_avx2_emulation = pytest.mark.skipif(
+    shutil.which("gdb") is None or shutil.which("objdump") is None
+    or not {"avx512f", "avx512_vnni"} <= cpu.flags() or "avx_vnni" in cpu.flags(),
+    reason="needs gdb, objdump and an AVX-512 VNNI CPU without AVX-VNNI (to hide VNNI from the engines)")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import needs_avx2_emulation
 from mbja_build.demo import CHECKPOINT_DIR
 from mbja_build.verify import FP32_MAX_ABS, FP32_MAX_REL, QUANT_MIN_AGREEMENT, compare, passes
-from mbja_runtime import cpu
 from mbja_runtime.bundle import read_manifest
 
 pytestmark = pytest.mark.slow
@@ -166,9 +165,7 @@ AVX2_RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "avx2_only" / "r
 CHILD = Path(__file__).resolve().parent / "_onnx_logits.py"
 
 
-@pytest.mark.skipif(shutil.which("gdb") is None or shutil.which("objdump") is None, reason="needs gdb and objdump")
-@pytest.mark.skipif("avx512_vnni" not in cpu.features() or "avx_vnni" in cpu._cpuinfo()[1],
-                    reason="needs an AVX-512 VNNI CPU without AVX-VNNI, to compare its kernels with AVX2's")
+@needs_avx2_emulation
 def test_onnx_int8_computes_the_same_on_avx2_as_on_vnni(int8_bundle, test_sentences, tmp_path):
     """The bundle the build verified (here: VNNI kernels) is the bundle an AVX2-only CPU runs: the
     same logits on AVX2 code paths (benchmarks/avx2_only). Full-range int8 weights differed by up

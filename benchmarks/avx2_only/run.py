@@ -40,11 +40,6 @@ HIDDEN = ("avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx512cd", "avx5
           "amx_tile", "amx_int8", "amx_bf16")
 
 
-def cpu_flags() -> set[str]:
-    with open("/proc/cpuinfo", encoding="utf-8") as f:
-        return next((set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set())
-
-
 def environment(base: dict[str, str]) -> dict[str, str]:
     env = dict(base)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), base.get("PYTHONPATH", "")) if p)
@@ -97,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     if os.uname().machine != "x86_64":
         print("avx2_only: x86-64 only (XCR0 is an x86 register)", file=sys.stderr)
         return 2
-    if "avx_vnni" in cpu_flags():
+    from mbja_runtime import cpu
+
+    if "avx_vnni" in cpu.flags():
         # AVX-VNNI is VEX-encoded: it needs only the YMM state this mask keeps, so the engines
         # would still run their VNNI kernels and the run would not be the CPU class it claims.
         print("avx2_only: this CPU has AVX-VNNI, which hiding AVX-512 cannot hide; "

@@ -31,21 +31,28 @@ def _cpuinfo() -> tuple[str, set[str]]:
     return model or platform.processor() or platform.machine(), flags
 
 
+def flags() -> set[str]:
+    """Every flag /proc/cpuinfo lists, hidden ones included (what the silicon has)."""
+    return _cpuinfo()[1]
+
+
+def _usable_and_hidden(flags: set[str]) -> tuple[list[str], list[str]]:
+    masked = set(filter(None, os.environ.get("MBJA_CPU_HIDDEN", "").split(",")))
+    relevant = [f for f in X86 + ARM if f in flags]
+    return [f for f in relevant if f not in masked], [f for f in relevant if f in masked]
+
+
 def hidden() -> list[str]:
     """Flags the CPU has but the engines were made not to use (benchmarks/avx2_only hides AVX-512).
 
     /proc/cpuinfo still lists them; a report that named them would claim kernels that did not run.
     """
-    _, flags = _cpuinfo()
-    masked = set(filter(None, os.environ.get("MBJA_CPU_HIDDEN", "").split(",")))
-    return [f for f in X86 + ARM if f in flags and f in masked]
+    return _usable_and_hidden(flags())[1]
 
 
 def features() -> list[str]:
     """The relevant instruction-set flags this CPU has and its engines use, in a fixed order."""
-    _, flags = _cpuinfo()
-    gone = set(hidden())
-    return [f for f in X86 + ARM if f in flags and f not in gone]
+    return _usable_and_hidden(flags())[0]
 
 
 def describe() -> str:
@@ -53,7 +60,7 @@ def describe() -> str:
 
     With flags hidden: 'AMD EPYC [avx2 fma; hidden: avx512f avx512_vnni]'.
     """
-    model, _ = _cpuinfo()
-    have, gone = features(), hidden()
+    model, all_flags = _cpuinfo()
+    have, gone = _usable_and_hidden(all_flags)
     text = " ".join(have) if have else "no AVX2/VNNI/dotprod flags"
     return f"{model} [{text}; hidden: {' '.join(gone)}]" if gone else f"{model} [{text}]"

@@ -63,7 +63,7 @@ class _Errors:
         return sorted(out, key=lambda t: -t[1])
 
 
-def onnx_ranking(model_path: Path, inputs: list[np.ndarray], weight_levels: int = 127) -> list[tuple[str, float]]:
+def onnx_ranking(model_path: Path, inputs: list[np.ndarray], weight_levels: int) -> list[tuple[str, float]]:
     """``[(node name, relative error)]``, worst first, for every MatMul of ``model_path`` (fp32)
     whose second input is a weight initializer: what ``quantize_dynamic`` would quantize, with
     weights in -weight_levels..weight_levels (the build's: ``quantize.ONNX_WEIGHT_LEVELS``)."""
