@@ -25,7 +25,7 @@ def test_manifest_lists_every_file_with_sha256(onnx_bundle):
         assert meta["size"] == (onnx_bundle / name).stat().st_size
     assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["task"] == "token-classification"
-    assert manifest["buckets"] == [32, 64]
+    assert manifest["buckets"] == [32, 48, 64]      # the default ladder capped at max_length 64
     assert json.loads((onnx_bundle / "labels.json").read_text())["0"] == "LABEL_0"
     tok = json.loads((onnx_bundle / "tokenizer.json").read_text())
     assert (tok["word_tokenizer"], tok["dictionary"], tok["do_lower_case"]) == ("mecab", "unidic-lite", False)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import needs_avx2_emulation
+from mbja_build.build import DEFAULT_BUCKETS
 from mbja_build.demo import CHECKPOINT_DIR
 from mbja_build.verify import FP32_MAX_ABS, FP32_MAX_REL, QUANT_MIN_AGREEMENT, compare, passes
 from mbja_runtime.bundle import read_manifest
@@ -39,7 +40,7 @@ def test_int8_bundle_is_complete_and_loadable(int8_bundle):
     assert on_disk == set(manifest["files"]) | {"manifest.json"}
     assert {"dictionary/trie.bin", "dictionary/matrix.bin", "vocab.txt"} <= on_disk
     assert manifest["source"]["model"] == "demo"
-    assert manifest["buckets"] == [32, 64, 128, 256, 512]
+    assert manifest["buckets"] == list(DEFAULT_BUCKETS) == [32, 48, 64, 96, 128, 256, 512]
     assert {m["backend"]: m["precision"] for m in manifest["models"]} == {"onnx": "dynamic-int8",
                                                                           "tflite": "dynamic-int8"}
     assert "CC-BY-SA 3.0" in (int8_bundle / "NOTICE").read_text()

@@ -15,7 +15,8 @@ import click
 from mbja_runtime.cli import package_version
 from mbja_runtime.errors import MbjaError
 
-from .build import TARGETS
+from .bench.run import DEFAULT_BUCKETS as BENCH_BUCKETS
+from .build import DEFAULT_BUCKETS, TARGETS
 from .errors import BuildError, describe
 from .progress import VERBOSE_ENV, Steps, library_output_to_log
 from .quantize import PRECISIONS
@@ -59,7 +60,7 @@ BUILD_OPTIONS = (
     click.option("--max-length", type=int, metavar="N", help="Longest input in tokens (default: the model's max "
                  "positions)."),
     click.option("--buckets", metavar="L1,L2,..", help="Ascending sequence lengths, one TFLite signature each "
-                 "[default: 32,64,128,256,512 capped at --max-length]."),
+                 f"[default: {','.join(map(str, DEFAULT_BUCKETS))} capped at --max-length]."),
     click.option("--out", type=click.Path(path_type=Path), metavar="DIR",
                  help="Bundle directory, written atomically (default: dist/<model name>)."),
     click.option("--verify/--no-verify", default=True, show_default=True,
@@ -320,7 +321,7 @@ def vectors(bundle, out, model_only):
 @click.option("--work", type=click.Path(path_type=Path), metavar="DIR",
               help="Checkpoints, bundles and worker logs [default: DIR/work].")
 @click.option("--reuse", is_flag=True, help="Keep bundles already built in the work directory instead of rebuilding.")
-@click.option("--buckets", default="32,64,128,256", show_default=True, metavar="L1,L2,..",
+@click.option("--buckets", default=BENCH_BUCKETS, show_default=True, metavar="L1,L2,..",
               help="TFLite length buckets of the built bundles, capped at the model's positions (the test "
               "split's longest sentence: 201 tokens).")
 @click.option("--warmup", default=5, show_default=True, help="Untimed sentences per variant after loading.")
