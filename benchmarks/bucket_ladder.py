@@ -31,23 +31,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def default_ladders() -> str:
-    from mbja_build.build import DEFAULT_BUCKETS
+    from mbja_build.bench.run import DEFAULT_BUCKETS
 
-    return "32,64,128,256;" + ",".join(str(b) for b in DEFAULT_BUCKETS if b <= 256)
+    return "32,64,128,256;" + DEFAULT_BUCKETS
 
 
 def build(shape: str, buckets: str, work: Path) -> Path:
+    """The bench's own tflite-int8 bundle of the shape with these buckets (kept if already built)."""
     from mbja_build.bench.shapes import random_checkpoint
-    from mbja_build.build import BuildOptions, build_bundle
+    from mbja_build.bench.variants import VARIANTS, build_variant
+    from mbja_build.demo import CHECKPOINT_DIR
 
+    checkpoint = CHECKPOINT_DIR if shape == "demo" else random_checkpoint(shape, work / f"{shape}-checkpoint")
     dest = work / f"{shape}-tflite-int8-{buckets.replace(',', '-')}"
-    if not (dest / "manifest.json").is_file():
-        opts = dict(target="tflite", quantize="dynamic-int8", buckets=buckets, max_length=256,
-                    out=dest, verify=False)
-        if shape != "demo":
-            opts["model"] = str(random_checkpoint(shape, work / f"{shape}-checkpoint"))
-        build_bundle(BuildOptions(**opts))
-    return dest
+    return build_variant(VARIANTS["tflite-int8"], checkpoint, dest, buckets, reuse=True)
 
 
 def padded_work(lengths: np.ndarray, buckets: list[int]) -> float:

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from mbja_runtime import cpu
 
-from ..build import DEFAULT_BUCKETS as BUILD_BUCKETS
+from ..build import parse_buckets
 from ..errors import UsageError, describe
 from . import shapes as shapes_mod
 from .variants import Variant, build_variant, model_file, parse_variants
 
 #: the build's ladder up to 256: the test split's longest sentence is 201 tokens
-DEFAULT_BUCKETS = ",".join(str(b) for b in BUILD_BUCKETS if b <= 256)
+DEFAULT_BUCKETS = ",".join(map(str, parse_buckets(None, 256)))
 
 
 @dataclass
