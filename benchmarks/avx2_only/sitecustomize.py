@@ -32,5 +32,5 @@ if os.environ.get("MBJA_XCR0_MASK") and not os.environ.get("MBJA_XCR0_IN_GDB"):
         os.dup2(log, 2)
         os.environ["MBJA_XCR0_IN_GDB"] = os.environ["MBJA_XCR0_STDIO"] = "1"
         os.environ["MBJA_XCR0_ARGV"] = json.dumps([sys.executable, *sys.orig_argv[1:]])
-        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "xcr0_mask.py")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "isa_mask.py")
         os.execvp("gdb", ["gdb", "-q", "-nx", "-batch", "-x", script, "--args", sys.executable, "-m", "xcr0_exec"])
