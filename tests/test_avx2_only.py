@@ -63,3 +63,18 @@ def test_mask_makes_onnx_runtime_run_its_avx2_int8_kernel():
     assert m["cpu"].endswith("hidden: " + " ".join(f for f in cpu.X86 if f in cpu.flags()
                                                     and f not in ("avx2", "fma")) + "]")
     assert m["argv"] == p["argv"] == [arg]
+
+
+@needs_avx2_emulation
+@pytest.mark.skipif("avx_vnni" not in cpu.flags(), reason="needs a CPU with AVX-VNNI to keep")
+def test_keep_avx_vnni_hides_avx512_but_leaves_the_vex_dot_product():
+    """The AVX2 + AVX-VNNI class (Intel client cores): VNNI's exact sum, with AVX-512 named hidden."""
+    K = 64
+    masked = subprocess.run([sys.executable, str(RUN), "--keep-avx-vnni", "--", sys.executable, "-c", SATURATION],
+                            capture_output=True, text=True, timeout=300)
+    assert masked.returncode == 7, masked.stderr
+    m = json.loads(masked.stdout)
+    assert m["y"] == 255 * 127 * K
+    usable, hidden = m["cpu"].rsplit("[", 1)[1].rstrip("]").split("; hidden: ")
+    assert "avx_vnni" in usable.split() and "avx512f" not in usable.split()
+    assert "avx_vnni" not in hidden.split() and "avx512_vnni" in hidden.split()

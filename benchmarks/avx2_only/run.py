@@ -22,6 +22,7 @@ Reports say so: mbja_runtime.cpu lists the hidden flags as "hidden" (MBJA_CPU_HI
 Usage:
     python benchmarks/avx2_only/run.py -- mbja-build bench --threads 1 --shapes mobilebert-full ...
     python benchmarks/avx2_only/run.py --check     # prove the engines now pick AVX2 kernels
+    python benchmarks/avx2_only/run.py --keep-avx-vnni -- ...   # AVX2 + AVX-VNNI, no AVX-512
 
 Needs gdb (apt install gdb) and objdump (binutils); x86-64 Linux only.
 """
@@ -38,7 +39,8 @@ HERE = Path(__file__).resolve().parent
 XCR0_HIDDEN = 0xE0 | 0x60000
 #: CPUID leaf 7 subleaf 1 (eax, ebx, ecx, edx): eax 4 AVX-VNNI, 5 AVX512-BF16, 23 AVX-IFMA; edx 4
 #: AVX-VNNI-INT8, 5 AVX-NE-CONVERT, 10 AVX-VNNI-INT16. The VEX-encoded ones run on YMM state alone.
-CPUID7_1_HIDDEN = (1 << 4 | 1 << 5 | 1 << 23, 0, 0, 1 << 4 | 1 << 5 | 1 << 10)
+AVX_VNNI = 1 << 4
+CPUID7_1_HIDDEN = (AVX_VNNI | 1 << 5 | 1 << 23, 0, 0, 1 << 4 | 1 << 5 | 1 << 10)
 #: The /proc/cpuinfo flags that are unusable once that state and those bits are hidden.
 HIDDEN = ("avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx512cd", "avx512dq", "avx512vl",
           "avx512ifma", "avx512vbmi", "avx512_vbmi2", "avx512_bitalg", "avx512_vpopcntdq", "avx512_fp16",
@@ -46,18 +48,23 @@ HIDDEN = ("avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx512cd", "avx5
           "avx_vnni", "avx_ifma", "avx_vnni_int8", "avx_ne_convert", "avx_vnni_int16")
 
 
-def environment(base: dict[str, str]) -> dict[str, str]:
+def environment(base: dict[str, str], keep_avx_vnni: bool = False) -> dict[str, str]:
+    """``keep_avx_vnni``: the AVX2 + AVX-VNNI class instead (Intel's Alder Lake to Arrow Lake client
+    cores and their edge boxes: 256-bit VNNI, no AVX-512), on a CPU that has AVX-VNNI."""
     env = dict(base)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), base.get("PYTHONPATH", "")) if p)
     env["MBJA_XCR0_MASK"] = hex(XCR0_HIDDEN)
-    env["MBJA_CPUID7_1_MASK"] = ",".join(map(hex, CPUID7_1_HIDDEN))
-    env["MBJA_CPU_HIDDEN"] = ",".join(HIDDEN)
+    cpuid_mask = list(CPUID7_1_HIDDEN)
+    if keep_avx_vnni:
+        cpuid_mask[0] &= ~AVX_VNNI
+    env["MBJA_CPUID7_1_MASK"] = ",".join(map(hex, cpuid_mask))
+    env["MBJA_CPU_HIDDEN"] = ",".join(f for f in HIDDEN if not (keep_avx_vnni and f == "avx_vnni"))
     # where the XGETBV and CPUID sites found per library are kept (objdump takes seconds a library)
     env["MBJA_XCR0_CACHE"] = str(HERE.parents[1] / "build" / "avx2_only-isa-sites.json")
     # PyTorch's own dispatch (ATen, oneDNN, MKL) also has documented caps; set them too so the
     # PyTorch baseline is the AVX2 one even where its libraries bypass XGETBV.
     env["ATEN_CPU_CAPABILITY"] = "avx2"
-    env["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+    env["ONEDNN_MAX_CPU_ISA"] = "AVX2_VNNI" if keep_avx_vnni else "AVX2"
     env["MKL_ENABLE_INSTRUCTIONS"] = "AVX2"
     return env
 
@@ -89,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     ap.add_argument("--check", action="store_true", help="time one int8 GEMM with and without the mask")
+    ap.add_argument("--keep-avx-vnni", action="store_true",
+                    help="hide AVX-512 and AMX only: the AVX2 + AVX-VNNI class (Intel client cores), "
+                         "on a CPU that has AVX-VNNI")
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
     args = ap.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -99,14 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     if os.uname().machine != "x86_64":
         print("avx2_only: x86-64 only (XCR0 is an x86 register)", file=sys.stderr)
         return 2
+    if args.keep_avx_vnni:
+        from mbja_runtime import cpu
+
+        if "avx_vnni" not in cpu.flags():
+            print("avx2_only: --keep-avx-vnni: this CPU has no AVX-VNNI to keep", file=sys.stderr)
+            return 2
     if args.check:
         import subprocess
-        for env in (dict(os.environ), environment(os.environ)):
+        for env in (dict(os.environ), environment(os.environ, args.keep_avx_vnni)):
             subprocess.run([sys.executable, "-c", CHECK], env=env, check=True)
         return 0
     if not command:
         ap.error("give a command after --, or --check")
-    os.execvpe(command[0], command, environment(os.environ))
+    os.execvpe(command[0], command, environment(os.environ, args.keep_avx_vnni))
 
 
 if __name__ == "__main__":
