@@ -15,8 +15,9 @@ Nothing else is touched: after start-up the process runs at full speed, untraced
 included.
 
 What it is not: a different CPU. Caches, clocks and the AVX2 units are this machine's (a Zen 4
-or Zen 5 runs AVX2 code with its own clocks, caches and port widths, not like every AVX2 CPU). Use it to choose between
-kernels, precisions and graphs for that CPU class; confirm headline numbers on a real one.
+or Zen 5 runs AVX2 code with its own clocks, caches and port widths, not like every AVX2 CPU).
+Use it to choose between kernels, precisions and graphs for that CPU class; confirm headline
+numbers on a real one.
 Reports say so: mbja_runtime.cpu lists the hidden flags as "hidden" (MBJA_CPU_HIDDEN).
 
 Usage:
@@ -37,10 +38,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 #: XCR0 bits 5-7: AVX-512 opmask, ZMM0-15 upper halves, ZMM16-31 state; bits 17-18: AMX tile config and data.
 XCR0_HIDDEN = 0xE0 | 0x60000
-#: CPUID leaf 7 subleaf 1 (eax, ebx, ecx, edx): eax 4 AVX-VNNI, 5 AVX512-BF16, 23 AVX-IFMA; edx 4
-#: AVX-VNNI-INT8, 5 AVX-NE-CONVERT, 10 AVX-VNNI-INT16. The VEX-encoded ones run on YMM state alone.
-AVX_VNNI = 1 << 4
-CPUID7_1_HIDDEN = (AVX_VNNI | 1 << 5 | 1 << 23, 0, 0, 1 << 4 | 1 << 5 | 1 << 10)
+#: The flags CPUID leaf 7 subleaf 1 reports, as (register: 0 eax .. 3 edx, bit). The VEX-encoded
+#: ones run on YMM state alone, so XCR0 cannot hide them.
+CPUID7_1_BITS = {"avx_vnni": (0, 4), "avx512_bf16": (0, 5), "avx_ifma": (0, 23),
+                 "avx_vnni_int8": (3, 4), "avx_ne_convert": (3, 5), "avx_vnni_int16": (3, 10)}
 #: The /proc/cpuinfo flags that are unusable once that state and those bits are hidden.
 HIDDEN = ("avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx512cd", "avx512dq", "avx512vl",
           "avx512ifma", "avx512vbmi", "avx512_vbmi2", "avx512_bitalg", "avx512_vpopcntdq", "avx512_fp16",
@@ -53,12 +54,13 @@ def environment(base: dict[str, str], keep_avx_vnni: bool = False) -> dict[str, 
     cores and their edge boxes: 256-bit VNNI, no AVX-512), on a CPU that has AVX-VNNI."""
     env = dict(base)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), base.get("PYTHONPATH", "")) if p)
+    hidden = [f for f in HIDDEN if not (keep_avx_vnni and f == "avx_vnni")]
+    cpuid_mask = [0, 0, 0, 0]
+    for register, bit in (CPUID7_1_BITS[f] for f in hidden if f in CPUID7_1_BITS):
+        cpuid_mask[register] |= 1 << bit
     env["MBJA_XCR0_MASK"] = hex(XCR0_HIDDEN)
-    cpuid_mask = list(CPUID7_1_HIDDEN)
-    if keep_avx_vnni:
-        cpuid_mask[0] &= ~AVX_VNNI
     env["MBJA_CPUID7_1_MASK"] = ",".join(map(hex, cpuid_mask))
-    env["MBJA_CPU_HIDDEN"] = ",".join(f for f in HIDDEN if not (keep_avx_vnni and f == "avx_vnni"))
+    env["MBJA_CPU_HIDDEN"] = ",".join(hidden)
     # where the XGETBV and CPUID sites found per library are kept (objdump takes seconds a library)
     env["MBJA_XCR0_CACHE"] = str(HERE.parents[1] / "build" / "avx2_only-isa-sites.json")
     # PyTorch's own dispatch (ATen, oneDNN, MKL) also has documented caps; set them too so the
