@@ -44,6 +44,29 @@ def test_build_steps_are_plain_numbered_lines_and_nothing_else(plain_build):
     assert (out / "manifest.json").is_file()
 
 
+def test_int8_repair_attempts_keep_the_step_numbers_true(tmp_path, tiny_checkpoint):
+    """The repair's attempts are known only as it goes: they show under the quantizing step's own
+    number, so the total never grows past its first value (no "[5/5]" that is not the end)."""
+    import json
+
+    out = tmp_path / "int8"
+    proc = run_cli("--model", str(tiny_checkpoint("mobilebert", "token-classification")), "--target", "onnx",
+                   "--quantize", "dynamic-int8", "--max-length", "64", "--no-verify", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    steps = [STEP.match(l) for l in lines[:-1]]
+    assert all(steps), f"a line that is not ours on stderr:\n{proc.stderr}"
+    numbers = [int(m.group(1)) for m in steps]
+    totals = {int(m.group(2)) for m in steps}
+    assert totals == {max(numbers)} and sorted(set(numbers)) == list(range(1, max(numbers) + 1))
+    assert numbers == sorted(numbers)
+    attempts = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["models"][0]["int8"]["attempts"]
+    shown = [m.group(3) for m in steps if m.group(3).startswith("quantizing ONNX: attempt ")]
+    assert [s.split(":")[1].strip() for s in shown] == [f"attempt {i}" for i in range(1, len(attempts) + 1)]
+    assert len(attempts) > 1, attempts   # the tiny random model needs a repair: several attempts shown
+    assert shown[0].endswith("plain int8")
+
+
 def test_quiet_verify_prints_only_its_result(plain_build):
     proc, out = plain_build
     quiet = run_cli("--quiet", "verify", "--bundle", str(out), "--no-write")

@@ -163,7 +163,13 @@ def _repair_inputs(staged: Path, texts: list[str] | None, max_length: int) -> li
 
 
 def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s: None,
-                 warn: Callable[[str], None] = lambda s: None) -> tuple[Path, dict]:
+                 warn: Callable[[str], None] = lambda s: None,
+                 detail: Callable[[str], None] = lambda s: None) -> tuple[Path, dict]:
+    """Build the bundle ``opts`` describe; returns (its directory, its manifest).
+
+    ``progress(name)`` starts each of :func:`planned_steps`' steps; ``detail(text)`` tells what the
+    running one does meanwhile (the int8 repair's attempts); ``warn(text)``: what the caller should
+    hear but does not stop the build."""
     validate_options(opts)
     progress("loading checkpoint")   # first: importing torch alone takes seconds
     from .checkpoint import load_checkpoint
@@ -212,15 +218,15 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
 
             info = export(ckpt.model, raw)
             repair = {}
+            progress("quantizing ONNX" if ONNX_MODE[opts.quantize] != "none" else "writing ONNX")
             if ONNX_MODE[opts.quantize] == "dynamic-int8" and opts.repair:
                 from .repair import onnx_route, search
 
                 precision, record = search(onnx_route(opts.quantize, export), ckpt.model, raw, info,
                                            tmp / "model.onnx", _repair_inputs(tmp, opts.calibration, max_length),
-                                           int8_target(opts), progress)
+                                           int8_target(opts), detail)
                 repair = {"int8": record}
             else:
-                progress("quantizing ONNX" if ONNX_MODE[opts.quantize] != "none" else "writing ONNX")
                 precision = quantize_onnx(raw, tmp / "model.onnx", opts.quantize)
             if opts.quantize == "fp16":
                 warn("fp16 applies to TFLite only; the ONNX model stays fp32 (ORT runs fp16 slower on CPU)")
@@ -245,15 +251,15 @@ def build_bundle(opts: BuildOptions, progress: Callable[[str], None] = lambda s:
             if opts.quantize == "static-int8":
                 calibration = _calibration_feeds(tmp, opts.calibration, buckets)
             repair = {}
+            progress("quantizing TFLite" if opts.quantize != "none" else "writing TFLite")
             if opts.quantize in ("dynamic-int8", "static-int8") and opts.repair:
                 from .repair import search, tflite_route
 
                 precision, record = search(tflite_route(opts.quantize, export, calibration), ckpt.model, raw, info,
                                            tmp / "model.tflite", _repair_inputs(tmp, opts.calibration, buckets[-1]),
-                                           int8_target(opts), progress)
+                                           int8_target(opts), detail)
                 repair = {"int8": record}
             else:
-                progress("quantizing TFLite" if opts.quantize != "none" else "writing TFLite")
                 precision = quantize_tflite(raw, tmp / "model.tflite", opts.quantize, calibration)
             strip_internal_names(tmp / "model.tflite")
             models.append({"backend": "tflite", "file": "model.tflite", "precision": precision, **info, **repair})

@@ -156,7 +156,8 @@ def _build(obj, model, task, target, quantize, max_length, buckets, out, verify,
 
     with library_output_to_log("mbja-build") as err, \
             Steps("mbja-build", planned_steps(opts), err, quiet=quiet) as steps:
-        path, manifest = build_bundle(opts, progress=steps.step, warn=lambda m: steps.note(f"warning: {m}"))
+        path, manifest = build_bundle(opts, progress=steps.step, warn=lambda m: steps.note(f"warning: {m}"),
+                                      detail=steps.detail)
     models = ", ".join(f"{m['file']} ({m['precision']})" for m in manifest["models"])
     click.echo(f"bundle written to {path}: {manifest['task']}, {models}, buckets {manifest['buckets']}")
     for m in manifest["models"]:

@@ -117,15 +117,14 @@ def tflite_ranking(model_path: Path, signatures: list[dict], inputs: list[np.nda
     fp32 export, each op ranked over all signatures (``tflite_op_key``)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    from .convert.tflite_flatbuffer import opcode, read_model, tensor_name
+    from .convert.tflite_flatbuffer import opcode, read_model, signature_subgraphs, tensor_name
 
     model, _ = read_model(model_path)
     fully_connected = 9   # BuiltinOperator.FULLY_CONNECTED
     interpreter = Interpreter(model_path=str(model_path), experimental_preserve_all_tensors=True,
                               experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     by_length = sorted(signatures, key=lambda s: s["length"])
-    subgraph_of = {sg.name.decode() if isinstance(sg.name, bytes) else sg.name: i
-                   for i, sg in enumerate(model.subgraphs)}
+    subgraph_of = signature_subgraphs(model)
     errors = _Errors()
     cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
     for ids in inputs:

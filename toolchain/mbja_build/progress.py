@@ -75,9 +75,11 @@ def library_output_to_log(prog: str) -> Iterator[IO[str]]:
 class Steps:
     """Numbered steps with elapsed times on ``stream``: live on a terminal, else plain lines.
 
-    ``step(name)`` ends the running step and starts the next; ``note(text)`` prints a line
-    between steps (warnings); ``close()`` ends the last step. Usable as the ``progress`` and
-    ``warn`` callbacks of the library functions.
+    ``step(name)`` ends the running step and starts the next; ``detail(text)`` says what the
+    running step is doing now, under its own number (a step whose length is only known as it goes,
+    such as the int8 repair's attempts, keeps the total true: no "[6/5]", no "[5/5]" that is not
+    the end); ``note(text)`` prints a line between steps (warnings); ``close()`` ends the last
+    step. Usable as the ``progress``, ``detail`` and ``warn`` callbacks of the library functions.
     """
 
     def __init__(self, prog: str, total: int | None = None, stream: IO[str] | None = None,
@@ -86,6 +88,7 @@ class Steps:
         self.stream = stream if stream is not None else sys.stderr
         self.started = time.monotonic()
         self.count = 0
+        self._name = ""
         self._progress = None
         self._task = None
         if live is None:
@@ -110,13 +113,26 @@ class Steps:
     def step(self, name: str) -> None:
         self._finish_task()
         self.count += 1
+        self._name = name
         if self.quiet:
             return
         if self._progress is not None:
             self._task = self._progress.add_task(self._label(name), total=1)
         else:
-            self.stream.write(f"{self.prog}: {self._label(name)} (at {time.monotonic() - self.started:.1f} s)\n")
-            self.stream.flush()
+            self._line(self._label(name))
+
+    def detail(self, text: str) -> None:
+        if self.quiet:
+            return
+        label = self._label(f"{self._name}: {text}" if self._name else text)
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, description=label)
+        elif self._progress is None:
+            self._line(label)
+
+    def _line(self, label: str) -> None:
+        self.stream.write(f"{self.prog}: {label} (at {time.monotonic() - self.started:.1f} s)\n")
+        self.stream.flush()
 
     def note(self, text: str) -> None:
         if self._progress is not None:

@@ -98,9 +98,10 @@ def tflite_route(mode: str, export: Callable, calibration: dict | None = None) -
     from .int8_error import tflite_ranking
     from .quantize import ATTENTION_OPS, quantize_tflite
 
+    ranges: dict = {}      # static int8: each source model is calibrated once, not once per attempt
     return Route("tflite", export,
                  lambda src, dst, ops, types=(): quantize_tflite(src, dst, mode, calibration, ops, keep_src=True,
-                                                              float_types=types),
+                                                              float_types=types, ranges_cache=ranges),
                  lambda path, fields, inputs: tflite_ranking(path, fields["signatures"], inputs),
                  lambda path, fields: TFLiteBackend(path, fields),
                  (ATTENTION_OPS,) if mode == "static-int8" else ())
@@ -155,7 +156,7 @@ def search(route: Route, model, raw: Path, info: dict, dst: Path, inputs: list[n
     best attempt that still meets ``floor`` (default: verify's bar, QUANT_MIN_AGREEMENT) and says
     so in the record (``target_reached``); below the floor everywhere it raises RepairError.
     ``migrate=False`` skips step 2 (for owners who want the weights exactly as trained, and to
-    test step 3 alone)."""
+    test step 3 alone). ``progress(text)``: a line per attempt ("attempt 2: migrating ...")."""
     from .residual_scale import rescale_residual
     from .verify import QUANT_MIN_AGREEMENT, quantized_passes
 
@@ -200,7 +201,10 @@ def search(route: Route, model, raw: Path, info: dict, dst: Path, inputs: list[n
             out.unlink()
         return None
 
-    progress(f"{route.backend} int8: plain")
+    def trying(what: str) -> None:
+        progress(f"attempt {len(record['attempts']) + 1}: {what}")
+
+    trying("plain int8")
     done = attempt("plain", raw, [], False)
     if done:
         return done
@@ -209,7 +213,7 @@ def search(route: Route, model, raw: Path, info: dict, dst: Path, inputs: list[n
     migration = migration_scales(model, inputs) if migrate else None
     if migration is not None:
         scales, channels = migration
-        progress(f"{route.backend} int8: migrating {len(channels)} outlier channel(s)")
+        trying(f"migrating {len(channels)} outlier channel(s)")
         migrated_raw = work / f"{raw.stem}.migrated{raw.suffix}"
         sources.append(migrated_raw)
         route.export(rescale_residual(model, scales), migrated_raw)
@@ -222,14 +226,14 @@ def search(route: Route, model, raw: Path, info: dict, dst: Path, inputs: list[n
 
     best_types: tuple = ()
     for types in route.type_fallbacks:
-        progress(f"{route.backend} int8: {', '.join(types)} in float")
+        trying(f"{', '.join(types)} in float")
         done = attempt(f"{'migrate+' if best_migrated else ''}{_types_label(types)}", best, [], best_migrated, types)
         if done:
             return done
         if _score(record["attempts"][-1]) > _score(best_entry):
             best_entry, best_types = record["attempts"][-1], tuple(types)
 
-    progress(f"{route.backend} int8: ranking matmuls by simulated int8 error")
+    progress("ranking matmuls by simulated int8 error")
     ranking[:] = route.rank(best, info, inputs)
     prefix = ("migrate+" if best_migrated else "") + (f"{_types_label(best_types)}+" if best_types else "")
     errors = [err for _, err in ranking]
@@ -238,7 +242,7 @@ def search(route: Route, model, raw: Path, info: dict, dst: Path, inputs: list[n
     for k in fallback_counts(errors):
         if stalled >= STALL_ATTEMPTS and k not in cliffs:
             continue
-        progress(f"{route.backend} int8: {k} op(s) in float")
+        trying(f"{k} op(s) in float")
         done = attempt(f"{prefix}float{k}", best, [op for op, _ in ranking[:k]], best_migrated, best_types)
         if done:
             return done

@@ -50,7 +50,9 @@ def _opcode_names() -> dict[int, str]:
 
 
 def _subgraph(model, signature: str):
-    index = {s.signatureKey.decode(): s.subgraphIndex for s in model.signatureDefs or []}
+    from ..convert.tflite_flatbuffer import signature_subgraphs
+
+    index = signature_subgraphs(model)
     if signature not in index:
         raise KeyError(f"no signature {signature!r} in the model (has: {', '.join(index)})")
     return model.subgraphs[index[signature]]

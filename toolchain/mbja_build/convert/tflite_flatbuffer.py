@@ -43,5 +43,11 @@ def opcode(model, op) -> int:
     return max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
 
 
+def signature_subgraphs(model) -> dict[str, int]:
+    """``{signature key: subgraph index}``. Signatures are the names to go by: a subgraph's own name
+    is the signature's only while there are several (litert-torch calls a lone one ``main``)."""
+    return {s.signatureKey.decode(): s.subgraphIndex for s in model.signatureDefs or []}
+
+
 def tensor_name(subgraph, index: int) -> str:
     return subgraph.tensors[int(index)].name.decode()

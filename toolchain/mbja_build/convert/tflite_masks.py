@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .tflite_flatbuffer import opcode, read_model, tensor_name, write_model
+from .tflite_flatbuffer import opcode, read_model, signature_subgraphs, tensor_name, write_model
 
 #: How far below the required value a mask's minimum is put, against rounding in the scale.
 MASK_HEADROOM = 1.05
@@ -56,7 +56,7 @@ def find_additive_masks(path: Path, probes: dict[str, dict]) -> set[str]:
     from ai_edge_litert.interpreter import Interpreter
 
     model, _ = read_model(path)
-    subgraph_of = {s.signatureKey.decode(): s.subgraphIndex for s in model.signatureDefs or []}
+    subgraph_of = signature_subgraphs(model)
     with warnings.catch_warnings():      # "preserve_all_tensors is for debugging": that is the use
         warnings.simplefilter("ignore")
         interpreter = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True)
