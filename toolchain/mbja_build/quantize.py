@@ -164,8 +164,8 @@ def _static_int8(src: Path, calibration: dict[str, list[dict]] | None, float_ops
     qt.update_quantization_recipe(".*", ops.OUTPUT, algorithm_key=AlgorithmName.NO_QUANTIZE)
     for name in float_types:
         qt.update_quantization_recipe(".*", getattr(ops, name), algorithm_key=AlgorithmName.NO_QUANTIZE)
-    key = (hashlib.sha256(work.read_bytes()).hexdigest(), tuple(float_types))
-    cache = ranges_cache if ranges_cache is not None else {}
+    cache, key = ({}, None) if ranges_cache is None else \
+        (ranges_cache, (hashlib.sha256(work.read_bytes()).hexdigest(), tuple(float_types)))
     # the quantizer's progress bars go to stderr and cannot be turned off for calibration
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         if key not in cache:

@@ -156,7 +156,8 @@ def search(route: Route, model, raw: Path, info: dict, dst: Path, inputs: list[n
     best attempt that still meets ``floor`` (default: verify's bar, QUANT_MIN_AGREEMENT) and says
     so in the record (``target_reached``); below the floor everywhere it raises RepairError.
     ``migrate=False`` skips step 2 (for owners who want the weights exactly as trained, and to
-    test step 3 alone). ``progress(text)``: a line per attempt ("attempt 2: migrating ...")."""
+    test step 3 alone). ``progress(text)``: a line per attempt ("attempt 2: migrating ...") and one
+    before the matmul ranking."""
     from .residual_scale import rescale_residual
     from .verify import QUANT_MIN_AGREEMENT, quantized_passes
 
