@@ -224,11 +224,16 @@ def test_outputs_are_never_silently_replaced(tiny_bundle, test_sentences, tmp_pa
 
 def test_cli_usage_errors_are_exit_2_with_one_line(tiny_bundle, tmp_path, capsys):
     src = write_text(tmp_path / "in.txt", ["東京"])
+    partial = write_text(tmp_path / "o.jsonl.partial", ["東京"])
     cases = [
         (["--output", str(tmp_path / "o.jsonl")], "need --input"),
         (["--input", str(src), "東京"], "not both"),
         (["--input", str(tmp_path / "missing.txt")], "no such file"),
-        (["--input", str(src), "--output", str(src)], "must not be the --input"),
+        (["--input", str(src), "--output", str(src)], "is the job's own output file"),
+        # the job truncates OUTPUT.partial first: as the input it would be emptied, then renamed
+        (["--input", str(partial), "--output", str(tmp_path / "o.jsonl")], "is the job's own output file"),
+        (["--input", str(partial), "--output", str(tmp_path / "o.jsonl"), "--overwrite"], "own output file"),
+        (["--input", str(src), "--threads", "100000"], "threads must be an int from 1 to 256"),
         (["--input", str(src), "--workers", "0"], "workers must be a positive int"),
         (["--input", str(src), "--batch-size", "0"], "batch_size must be a positive int"),
         (["--input", str(src), "--output", str(tmp_path / "nodir" / "o.jsonl")], "does not exist"),
@@ -237,6 +242,7 @@ def test_cli_usage_errors_are_exit_2_with_one_line(tiny_bundle, tmp_path, capsys
         assert main(["ner", "--bundle", str(tiny_bundle), *extra]) == 2, extra
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, (extra, err)
+    assert src.read_text(encoding="utf-8") == partial.read_text(encoding="utf-8") == "東京\n"   # inputs intact
 
 
 def test_ray_data_rows_equal_the_single_process_records(demo_fp32_bundle, test_sentences, tmp_path):
@@ -272,3 +278,23 @@ def test_ray_data_rows_equal_the_single_process_records(demo_fp32_bundle, test_s
                [(e["type"], e["start"], e["end"]) for e in rec["entities"]]
         assert np.allclose([e["score"] for e in got], [e["score"] for e in rec["entities"]], atol=1e-5)
     assert sum(len(json.loads(r["entities"])) for r in rows if r["id"] >= 0) > len(texts)
+
+
+def test_a_model_file_the_engine_cannot_read_is_an_unusable_bundle(tiny_bundle, tmp_path, capsys):
+    """Sizes and sha256s match (the manifest was rewritten with them), the bytes are no ONNX model:
+    exit 2 and one line naming the model, not a traceback."""
+    import hashlib
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_bundle, bad)
+    model = bad / "model.onnx"
+    model.write_bytes(model.read_bytes()[:1000])
+    manifest = json.loads((bad / "manifest.json").read_text(encoding="utf-8"))
+    manifest["models"] = [m for m in manifest["models"] if m["backend"] == "onnx"]
+    manifest["files"]["model.onnx"] = {"sha256": hashlib.sha256(model.read_bytes()).hexdigest(), "size": 1000}
+    (bad / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    for cmd in (["backend", "--bundle", str(bad)], ["ner", "--bundle", str(bad), "東京"]):
+        assert main(cmd) == 2, cmd
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "onnx model of" in err and "cannot run here" in err, (cmd, err)

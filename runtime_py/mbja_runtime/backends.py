@@ -149,6 +149,19 @@ PROBE_RUNS = 5
 ENV = "MBJA_BACKEND"
 
 
+#: Most intra-op threads a caller may ask for: each is an OS thread with its own buffers, and a
+#: typo such as 100000 once grew one process past 10,000 threads and 16 GB before anything ran.
+MAX_THREADS = 256
+
+
+def check_threads(num_threads) -> None:
+    """Refuse a thread count no engine should be given (None: the engine's default)."""
+    if num_threads is None:
+        return
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or not 1 <= num_threads <= MAX_THREADS:
+        raise MbjaError(f"threads must be an int from 1 to {MAX_THREADS}, not {num_threads!r}")
+
+
 def choose_backend(bundle_dir: str | Path, manifest: dict, backend: str | None = None,
                    num_threads: int | None = None) -> tuple[Backend, dict]:
     """(opened backend, why it was chosen).
@@ -163,6 +176,7 @@ def choose_backend(bundle_dir: str | Path, manifest: dict, backend: str | None =
     """
     from . import cpu
 
+    check_threads(num_threads)
     models = [m for m in manifest.get("models") or [] if m.get("backend") in BACKENDS]
     requested = backend if backend is not None else os.environ.get(ENV) or "auto"
     source = "argument" if backend is not None else (f"${ENV}" if os.environ.get(ENV) else "default")
@@ -185,8 +199,11 @@ def choose_backend(bundle_dir: str | Path, manifest: dict, backend: str | None =
             requested, f"asked for ({source})")
         try:
             return opened(models[0]), {"backend": models[0]["backend"], "reason": why, "cpu_features": features}
-        except ImportError as e:      # the engine's package is not installed
-            raise BundleError(f"the {models[0]['backend']} model of {bundle_dir} cannot run here: {e}") from None
+        except MbjaError:
+            raise
+        except Exception as e:        # engine not installed, or a file it cannot read (hash-consistent but corrupt)
+            first = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+            raise BundleError(f"the {models[0]['backend']} model of {bundle_dir} cannot run here: {first}") from None
     candidates, failed = {}, {}
     for spec in models:
         try:

@@ -82,7 +82,7 @@ def _backend_options(p: argparse.ArgumentParser) -> None:
                    help="model to run: auto = the bundle's fastest on this CPU, timed at load (default; "
                         "$MBJA_BACKEND overrides it), first = the first the manifest lists; "
                         "`mbja-run backend` shows the choice")
-    p.add_argument("--threads", type=int, metavar="N", help="inference threads (default: the backend's)")
+    p.add_argument("--threads", type=int, metavar="N", help="inference threads, 1-256 (default: the backend's)")
 
 
 def _corpus_options(p: argparse.ArgumentParser) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from ..backends import check_threads
 from ..errors import MbjaError
 from . import records
 from .journal import Journal
@@ -116,15 +117,18 @@ def _check(job: Job) -> None:
         v = getattr(job, name)
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise MbjaError(f"{name.replace('_', '-')} must be a positive int, not {v!r}")
-    if job.threads is not None and (isinstance(job.threads, bool) or not isinstance(job.threads, int)
-                                    or job.threads < 1):
-        raise MbjaError(f"threads must be a positive int, not {job.threads!r}")
+    check_threads(job.threads)
     if job.input_format not in (None, *records.INPUT_FORMATS):
         raise MbjaError(f"input format {job.input_format!r}: choose {' or '.join(records.INPUT_FORMATS)}")
     if job.input != "-" and not Path(job.input).is_file():
         raise MbjaError(f"--input {job.input}: no such file")
-    if job.output is not None and job.input != "-" and Path(job.output).resolve() == Path(job.input).resolve():
-        raise MbjaError("--output must not be the --input file")
+    if job.output is not None and job.input != "-":
+        # the job truncates OUTPUT.partial and replaces its state file: never the input's bytes
+        out, src = Path(job.output), Path(job.input).resolve()
+        own = [out.with_name(out.name + suffix) for suffix in ("", ".partial", ".partial.json", ".partial.json.tmp")]
+        if any(p.resolve() == src for p in own):
+            raise MbjaError(f"--input {job.input} is the job's own output file ({', '.join(p.name for p in own)}); "
+                            "write the output elsewhere")
 
 
 def _chunks(source: BinaryIO, fmt: str, text_field: str, size: int, skip: int, skip_sha256: str | None):

@@ -3,7 +3,7 @@
 MobileBERT is exported folded (``fold_nonorm``): NoNorms inside the linears, projections apart
 (ORT's int8 quantizes a shared input once) and attention as ONNX Runtime's fused
 ``com.microsoft.MultiHeadAttention``; measured on the full-size shape, int8, 1 thread, that runs
-~0.81x (32 tokens) / ~0.86x (128 tokens) of the unfolded graph's time.
+~0.83x (32 tokens) / ~0.86x (128 tokens) of the unfolded graph's time.
 """
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ public class ModelOutput(
 
 /** Which engine [io.mbja.MobileBertJa] opens. */
 public enum class EngineKind(internal val backend: String?) {
-    /** The first model the bundle lists that this SDK can run (the Python runtime's default). */
+    /** The first model the bundle lists that this SDK can run (the Python runtime's `backend="first"`; its default, `"auto"`, times each model at load). */
     AUTO(null),
 
     /** ONNX Runtime (`model.onnx`): JVM and Android. */
