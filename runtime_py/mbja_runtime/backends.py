@@ -202,7 +202,7 @@ def choose_backend(bundle_dir: str | Path, manifest: dict, backend: str | None =
         except MbjaError:
             raise
         except Exception as e:        # engine not installed, or a file it cannot read (hash-consistent but corrupt)
-            first = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+            first = (str(e) if isinstance(e, ImportError) else f"{type(e).__name__}: {e}").splitlines()[0][:300]
             raise BundleError(f"the {models[0]['backend']} model of {bundle_dir} cannot run here: {first}") from None
     candidates, failed = {}, {}
     for spec in models:
