@@ -170,10 +170,10 @@ def _emit(obj: dict) -> None:
 
 def _run_task(args) -> int:
     from .api import load
+    from .backends import check_threads
 
     cmd = TASK_COMMANDS[args.command]
-    if args.threads is not None and args.threads < 1:
-        raise MbjaError("--threads must be >= 1")
+    check_threads(args.threads)
     options = cmd.options(args)
     if args.input is not None:
         return _run_corpus(args, cmd, options)
@@ -218,10 +218,10 @@ def _run_corpus(args, cmd: TaskCommand, options: dict) -> int:
 
 
 def _backend(args) -> int:
+    from .backends import check_threads
     from .opened import Bundle
 
-    if args.threads is not None and args.threads < 1:
-        raise MbjaError("--threads must be >= 1")
+    check_threads(args.threads)
     bundle = Bundle(args.bundle, backend=args.backend, num_threads=args.threads)
     choice = bundle.backend_choice
     _emit({"bundle": str(args.bundle), "task": bundle.task, **choice, "precision": bundle.backend.precision,

@@ -16,7 +16,7 @@ from mbja_runtime.cli import package_version
 from mbja_runtime.errors import MbjaError
 
 from .bench.run import DEFAULT_BUCKETS as BENCH_BUCKETS
-from .bench.shapes import SHAPES as BENCH_SHAPES
+from .bench.shapes import TWINS as BENCH_TWINS
 from .bench.variants import VARIANTS as BENCH_VARIANTS
 from .build import DEFAULT_BUCKETS, TARGETS
 from .errors import BuildError, describe
@@ -315,7 +315,7 @@ def vectors(bundle, out, model_only):
               help="demo (the --model checkpoint, trained), mobilebert-full (random weights, 24 layers, hidden 512, "
               "embedding 128, vocab 32768), bert-base (random weights, 12 layers, hidden 768); "
               "the outlier twins (3 residual channels x100 or x1000, same fp32 function): "
-              + ", ".join(s for s in BENCH_SHAPES if "outlier" in s) + ".")
+              + ", ".join(BENCH_TWINS) + ".")
 @click.option("--variants", metavar="V1,SHAPE/V2,..", help=", ".join(BENCH_VARIANTS) + " or all, for every "
               "shape; SHAPE/NAME for one shape only, e.g. bert-base/pytorch-fp32 [default: all].")
 @click.option("--limit", type=int, metavar="N", help="First N sentences of the 2,140-sentence test split [default: all].")

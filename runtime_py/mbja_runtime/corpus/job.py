@@ -22,7 +22,7 @@ from typing import BinaryIO
 from ..backends import check_threads
 from ..errors import MbjaError
 from . import records
-from .journal import Journal
+from .journal import Journal, files_of
 
 #: input lines per chunk (and per commit) unless the job says otherwise
 DEFAULT_CHUNK = 256
@@ -124,8 +124,7 @@ def _check(job: Job) -> None:
         raise MbjaError(f"--input {job.input}: no such file")
     if job.output is not None and job.input != "-":
         # the job truncates OUTPUT.partial and replaces its state file: never the input's bytes
-        out, src = Path(job.output), Path(job.input).resolve()
-        own = [out.with_name(out.name + suffix) for suffix in ("", ".partial", ".partial.json", ".partial.json.tmp")]
+        src, own = Path(job.input).resolve(), files_of(job.output)
         if any(p.resolve() == src for p in own):
             raise MbjaError(f"--input {job.input} is the job's own output file ({', '.join(p.name for p in own)}); "
                             "write the output elsewhere")

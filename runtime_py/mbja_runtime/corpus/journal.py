@@ -21,11 +21,17 @@ from ..errors import MbjaError
 STATE_FORMAT = 1
 
 
+def files_of(output: str | os.PathLike) -> tuple[Path, Path, Path, Path]:
+    """Every path a job on ``output`` writes: OUTPUT, its partial file, the state file and the
+    state's temporary file (the job refuses an input that is one of them)."""
+    out = Path(output)
+    state = out.with_name(out.name + ".partial.json")
+    return out, out.with_name(out.name + ".partial"), state, state.with_name(state.name + ".tmp")
+
+
 class Journal:
     def __init__(self, output: str | os.PathLike, settings: dict, overwrite: bool = False):
-        self.output = Path(output)
-        self.partial = self.output.with_name(self.output.name + ".partial")
-        self.state_path = self.output.with_name(self.output.name + ".partial.json")
+        self.output, self.partial, self.state_path, self._state_tmp = files_of(output)
         self.settings = settings
         self.done_lines = 0
         self.errors = 0
@@ -96,7 +102,7 @@ class Journal:
         self.input_sha256 = input_sha256
         state = {"format": STATE_FORMAT, "settings": self.settings, "done_lines": self.done_lines,
                  "errors": self.errors, "output_bytes": self._bytes, "input_sha256": input_sha256}
-        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
+        tmp = self._state_tmp
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(state, f, ensure_ascii=False)
             f.flush()
