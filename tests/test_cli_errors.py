@@ -165,3 +165,12 @@ def test_outlier_twin_of_a_non_mobilebert_is_a_usage_error(tmp_path, tiny_checkp
                    "--out", str(tmp_path / "twin"))
     assert_one_line_error(proc, 2, "MobileBERT")
     assert not (tmp_path / "twin").exists()
+
+
+def test_a_task_whose_head_the_checkpoint_lacks_is_refused(tmp_path, tiny_checkpoint):
+    """--task fill-mask on a sequence-classification checkpoint: transformers would fill the MLM head
+    at random (a log line the build hides) and verify would pass, PyTorch having the same noise."""
+    proc = run_cli("--model", str(tiny_checkpoint("mobilebert", "sequence-classification")), "--task", "fill-mask",
+                   "--out", str(tmp_path / "b"))
+    assert_one_line_error(proc, 2, "cls.predictions", "at random", "--task sequence-classification")
+    assert not (tmp_path / "b").exists()

@@ -71,13 +71,16 @@ def test_jsonl_keeps_each_records_fields_and_reports_bad_lines(tiny_bundle, test
     good = [{"id": f"doc-{i}", "body": t, "meta": {"n": i}} for i, t in enumerate(test_sentences[:20])]
     lines = [json.dumps(g, ensure_ascii=False) for g in good[:10]] + [
         "not json", "[1, 2]", '{"id": "no-body"}', '{"id": "num", "body": 5}', "",
-        json.dumps({"id": "lone", "body": "a\ud800b"})] + [json.dumps(g, ensure_ascii=False) for g in good[10:]]
+        json.dumps({"id": "lone", "body": "a\ud800b"}), '{"id": "nan", "body": "東京", "x": NaN}',
+        # fields named as the job's own keys (a record of an earlier job fed to this one) are replaced
+        json.dumps({"id": "stale", "body": "東京", "line": 99, "error": "old", "entities": "old"})] + \
+        [json.dumps(g, ensure_ascii=False) for g in good[10:]]
     src = tmp_path / "docs.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
     summary = run_job(Job(bundle=tiny_bundle, task="token-classification", input=str(src), output=out,
                           text_field="body", progress=False, chunk_size=4))
-    assert summary.records == len(lines) and summary.errors == 6
+    assert summary.records == len(lines) and summary.errors == 7
     recs = read_records(out)
     m = mbja_runtime.load(tiny_bundle)
     by_id = {r.get("id"): r for r in recs}
@@ -85,8 +88,10 @@ def test_jsonl_keeps_each_records_fields_and_reports_bad_lines(tiny_bundle, test
         rec = by_id[g["id"]]
         assert rec["meta"] == g["meta"] and rec["body"] == g["body"] and rec["entities"] == m(g["body"])
     errors = [r for r in recs if "error" in r]
-    assert [r["line"] for r in errors] == [11, 12, 13, 14, 15, 16]
+    assert [r["line"] for r in errors] == [11, 12, 13, 14, 15, 16, 17]
     assert by_id["no-body"]["error"].endswith("has no 'body' field (a string)")
+    assert errors[-1] == {"line": 17, "error": "line 17 is not JSON: NaN is not a JSON value"}   # never echoed
+    assert by_id["stale"] == {"line": 18, "id": "stale", "body": "東京", "entities": m("東京")}
     assert by_id["lone"]["body"] == "a\ud800b" and "surrogate" in by_id["lone"]["error"]   # \u escapes read back
 
 
@@ -196,6 +201,29 @@ def test_resume_refuses_other_settings_or_another_input(tiny_bundle, test_senten
     assert_same_as_an_uninterrupted_run(tiny_bundle, src, out)
 
 
+def test_a_resume_left_to_choose_keeps_the_interrupted_runs_backend(tiny_task_bundle, test_sentences, tmp_path,
+                                                                    monkeypatch):
+    """The automatic choice times the engines at load; when the timing now favours the other one,
+    the resume takes the journal's backend instead of refusing the run as "other settings"."""
+    from mbja_runtime import backends
+
+    bundle = tiny_task_bundle("token-classification")
+    src = write_text(tmp_path / "in.txt", test_sentences[:40])
+    out = tmp_path / "out.jsonl"
+    monkeypatch.delenv(backends.ENV, raising=False)
+    _interrupted(bundle, src, out, 20, backend="onnx")
+    monkeypatch.setattr(backends, "_time_backends", lambda bes: {n: (9.0 if n == "onnx" else 1.0) for n in bes})
+    assert run_job(ner_job(bundle, src, tmp_path / "fresh.jsonl")).backend == "tflite"   # the timing's pick
+    summary = run_job(ner_job(bundle, src, out))
+    assert summary.backend == "onnx" and summary.resumed_from == 16 and summary.records == 24
+    whole = tmp_path / "whole.jsonl"
+    run_job(ner_job(bundle, src, whole, backend="onnx"))
+    assert out.read_bytes() == whole.read_bytes()
+    _interrupted(bundle, src, tmp_path / "again.jsonl", 20, backend="onnx")
+    with pytest.raises(MbjaError, match="other settings.*backend='onnx'"):    # asked for: still refused
+        run_job(ner_job(bundle, src, tmp_path / "again.jsonl", backend="tflite"))
+
+
 def test_a_torn_chunk_after_the_last_commit_is_cut_away(tiny_bundle, test_sentences, tmp_path):
     src = write_text(tmp_path / "in.txt", test_sentences[:40])
     out = tmp_path / "out.jsonl"
@@ -220,13 +248,20 @@ def test_outputs_are_never_silently_replaced(tiny_bundle, test_sentences, tmp_pa
     (tmp_path / "out.jsonl").unlink()
     with pytest.raises(MbjaError, match="not a readable job state"):
         Journal(out, {})
+    (tmp_path / "out.jsonl.partial").write_bytes(b"")
+    for bad in ({"done_lines": -5}, {"output_bytes": -1}, {"errors": 9}, {"done_lines": True}):
+        state = {"format": 1, "settings": {}, "done_lines": 4, "output_bytes": 0, "errors": 0,
+                 "input_sha256": "0" * 64, **bad}
+        (tmp_path / "out.jsonl.partial.json").write_text(json.dumps(state))
+        with pytest.raises(MbjaError, match="not a readable job state"):
+            Journal(out, {})
 
 
 def test_cli_usage_errors_are_exit_2_with_one_line(tiny_bundle, tmp_path, capsys):
     src = write_text(tmp_path / "in.txt", ["東京"])
     partial = write_text(tmp_path / "o.jsonl.partial", ["東京"])
     cases = [
-        (["--output", str(tmp_path / "o.jsonl")], "need --input"),
+        (["--output", str(tmp_path / "o.jsonl")], "needs --input"),
         (["--input", str(src), "東京"], "not both"),
         (["--input", str(tmp_path / "missing.txt")], "no such file"),
         (["--input", str(src), "--output", str(src)], "is the job's own output file"),
@@ -237,12 +272,48 @@ def test_cli_usage_errors_are_exit_2_with_one_line(tiny_bundle, tmp_path, capsys
         (["--input", str(src), "--workers", "0"], "workers must be a positive int"),
         (["--input", str(src), "--batch-size", "0"], "batch_size must be a positive int"),
         (["--input", str(src), "--output", str(tmp_path / "nodir" / "o.jsonl")], "does not exist"),
+        (["--input", str(src), "--output", "."], "is a directory"),
+        (["--input", str(src), "--output", ""], "is a directory"),
+        (["--input", str(src), "--stride", "-1"], "stride must be an int from 0 to 61"),
+        (["--input", str(src), "--output", str(tmp_path / "o.jsonl"), "--stride", "99"], "stride must be"),
     ]
     for extra, message in cases:
         assert main(["ner", "--bundle", str(tiny_bundle), *extra]) == 2, extra
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, (extra, err)
     assert src.read_text(encoding="utf-8") == partial.read_text(encoding="utf-8") == "東京\n"   # inputs intact
+    assert not (tmp_path / "o.jsonl").exists()         # a refused option wrote no "complete" output
+
+
+def test_a_pipe_is_an_input_and_a_full_disk_is_one_line(tiny_bundle, test_sentences, tmp_path):
+    """--input <(...) (a FIFO) reads like stdin; a write that fails (here /dev/full) is exit 2 and
+    one line, not a traceback."""
+    texts = test_sentences[:6]
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    feeder = subprocess.Popen(["sh", "-c", f"cat > '{fifo}'"], stdin=subprocess.PIPE)
+    feeder.stdin.write("".join(t + "\n" for t in texts).encode("utf-8"))
+    feeder.stdin.close()
+    out = tmp_path / "out.jsonl"
+    assert main(["ner", "--bundle", str(tiny_bundle), "--input", str(fifo), "--output", str(out), "--quiet"]) == 0
+    feeder.wait(timeout=60)
+    m = mbja_runtime.load(tiny_bundle)
+    assert [r["entities"] for r in read_records(out)] == [m(t) for t in texts]
+    proc = subprocess.run([sys.executable, "-m", "mbja_runtime", "ner", "--bundle", str(tiny_bundle), "東京"],
+                          stdout=open("/dev/full", "wb"), stderr=subprocess.PIPE, timeout=300)
+    assert proc.returncode == 2 and proc.stderr == b"mbja-run: error: No space left on device\n", proc.stderr
+
+
+def test_mbja_run_keeps_the_engines_notes_off_stderr(tiny_task_bundle, tmp_path):
+    """LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate" line has no switch; mbja-run
+    drops it (and only it) from stderr, in the main process and in workers."""
+    bundle = tiny_task_bundle("token-classification")
+    src = write_text(tmp_path / "in.txt", ["東京", "大阪"])
+    for extra in ([], ["--input", str(src), "--workers", "2", "--quiet"]):
+        proc = subprocess.run([sys.executable, "-m", "mbja_runtime", "ner", "--bundle", str(bundle), "--backend",
+                               "tflite", *extra, *([] if extra else ["東京"])], capture_output=True, timeout=300)
+        assert proc.returncode == 0 and proc.stderr == b"", (extra, proc.stderr)
+        assert len(proc.stdout.splitlines()) == (2 if extra else 1)
 
 
 def test_ray_data_rows_equal_the_single_process_records(demo_fp32_bundle, test_sentences, tmp_path):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .bundle import read_manifest
 from .errors import BundleError, MbjaError
 from .opened import Bundle
 from .pipelines import PIPELINES, Pipeline
@@ -23,13 +22,14 @@ def load(bundle_dir: str | Path, backend: str | None = None, num_threads: int | 
     ``num_threads``: the backend's intra-op threads (None: its default); ``task``: if given, refuse a bundle of another
     task instead of failing later; ``verify``: check every file's sha256 first (default, ~0.2 s).
     """
-    manifest_task = read_manifest(bundle_dir, verify=False)["task"]
-    if task is not None and task != manifest_task:
-        raise MbjaError(f"bundle {bundle_dir} is a {manifest_task} bundle, not {task}")
-    cls = PIPELINES.get(manifest_task)
+    bundle = Bundle(bundle_dir, backend=backend, num_threads=num_threads, verify=verify)
+    if task is not None and task != bundle.task:
+        raise MbjaError(f"bundle {bundle_dir} is a {bundle.task} bundle, not {task}")
+    cls = PIPELINES.get(bundle.task)
     if cls is None:
-        raise BundleError(f"bundle {bundle_dir} has task {manifest_task!r}, which this runtime does not know "
+        raise BundleError(f"bundle {bundle_dir} has task {bundle.task!r}, which this runtime does not know "
                           f"({', '.join(PIPELINES)})")
-    pipe = cls(Bundle(bundle_dir, backend=backend, num_threads=num_threads, verify=verify))
-    pipe.backend  # open it now: a wrong backend name or a broken model fails here, not at the first call
+    pipe = cls(bundle)
+    pipe.backend      # open them now: a wrong backend name, a broken model or a tokenizer that
+    pipe.tokenizer    # cannot load fails here as an unusable bundle, not at every text
     return pipe

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from .bundle import output_name
 from .errors import BundleError, MbjaError
 
 
@@ -33,6 +35,19 @@ class Backend:
         """Let go of the engine's session / interpreter now instead of at garbage collection."""
         for attr in ("session", "interpreter", "_runners"):
             self.__dict__.pop(attr, None)
+
+    @contextmanager
+    def _engine(self, tokens: int):
+        """An engine that fails at run on ids the tokenizer made has a model that does not take what
+        its manifest promises (a max_length past its positions, a signature it lacks): a
+        BundleError naming the model, not a traceback."""
+        try:
+            yield
+        except (MbjaError, MemoryError):
+            raise
+        except Exception as e:
+            raise BundleError(f"the {self.name} model failed on a {tokens}-token input: "
+                              + f"{type(e).__name__}: {e}".splitlines()[0][:300]) from None
 
     @staticmethod
     def _inputs(input_ids, attention_mask, token_type_ids):
@@ -57,16 +72,17 @@ class OnnxBackend(Backend):
         if num_threads:
             opts.intra_op_num_threads = num_threads
             opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
+        opts.log_severity_level = 4        # FATAL only: a failed run is our BundleError, not its log line
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.precision = spec.get("precision", "fp32")
-        self.output = spec["outputs"][0]["name"]
+        self.output = output_name(spec) or self.session.get_outputs()[0].name
 
     def run(self, input_ids, attention_mask=None, token_type_ids=None) -> np.ndarray:
         ids, mask, types = self._inputs(input_ids, attention_mask, token_type_ids)
         feeds = {"input_ids": ids[None].astype(np.int64), "attention_mask": mask[None].astype(np.int64),
                  "token_type_ids": types[None].astype(np.int64)}
-        return self.session.run([self.output], feeds)[0][0]
+        with self._engine(ids.shape[0]):
+            return self.session.run([self.output], feeds)[0][0]
 
     def run_batch(self, batch: list[tuple]) -> list[np.ndarray]:
         """One session call for the whole batch: padded to its longest sequence (attention mask 0,
@@ -84,7 +100,8 @@ class OnnxBackend(Backend):
         for row, (n, parts) in enumerate(zip(lengths, arrays)):
             for name, a in zip(feeds, parts):
                 feeds[name][row, :n] = a
-        out = self.session.run([self.output], feeds)[0]
+        with self._engine(max(lengths)):
+            out = self.session.run([self.output], feeds)[0]
         return [out[row, :n] if out.ndim == 3 else out[row] for row, n in enumerate(lengths)]
 
 
@@ -97,13 +114,14 @@ class TFLiteBackend(Backend):
         self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
         self.precision = spec.get("precision", "fp32")
         self.signatures = sorted(spec["signatures"], key=lambda s: s["length"])
-        self.output = self.signatures[0]["outputs"][0]["name"]
+        self.output = output_name(self.signatures[0])          # None: the signature's only output
         self._runners = {}
         # One Interpreter has one set of input/output buffers: two threads in run() at once
         # overwrite each other's inputs (4 threads on 200 sentences: 104 wrong results, no error).
         # Calls are serialised, as the Kotlin runtime does; for parallel throughput open one
         # backend per thread.
         self._lock = threading.Lock()
+        self.run(np.full(2, 5))     # the smallest bucket runs now: a model that cannot run fails at open
 
     @property
     def max_length(self) -> int:
@@ -124,12 +142,13 @@ class TFLiteBackend(Backend):
         def padded(a):
             return np.pad(a.astype(np.int32), (0, pad))[None]
 
-        with self._lock:
+        with self._lock, self._engine(n):
             runner = self._runners.get(sig["name"])
             if runner is None:
                 runner = self._runners[sig["name"]] = self.interpreter.get_signature_runner(sig["name"])
-            out = runner(input_ids=padded(ids), attention_mask=padded(mask),        # returns copies
-                         token_type_ids=padded(types))[self.output][0]
+            outputs = runner(input_ids=padded(ids), attention_mask=padded(mask),    # returns copies
+                             token_type_ids=padded(types))
+        out = (outputs[self.output] if self.output else next(iter(outputs.values())))[0]
         return out[:n] if out.ndim == 2 else out
 
 

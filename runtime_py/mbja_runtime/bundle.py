@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from .errors import BundleError
@@ -74,18 +75,79 @@ def read_manifest(bundle_dir: str | Path, verify: bool = True) -> dict:
             f"{path}: bundle format version {version!r} is not supported "
             f"(this runtime reads version {FORMAT_VERSION}); rebuild the bundle with a matching mbja-build"
         )
+    check_manifest(manifest, path)
+    if verify:
+        for name, meta in manifest["files"].items():
+            f = root / name
+            if not f.is_file():
+                raise BundleError(f"bundle file missing: {f}")
+            if f.stat().st_size != meta["size"]:
+                raise BundleError(f"bundle file {f} has size {f.stat().st_size}, manifest says {meta['size']}")
+            if sha256_file(f) != meta["sha256"].lower():
+                raise BundleError(f"bundle file {f} does not match its sha256 in the manifest (corrupt or tampered)")
+    return manifest
+
+
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+#: Optional manifest keys that name a file listed in ``files`` (``dictionary`` names a directory).
+FILE_KEYS = ("tokenizer", "vocab", "labels")
+
+
+def check_manifest(manifest: dict, path: Path | str = MANIFEST) -> None:
+    """Refuse a manifest whose keys a reader relies on are missing or of the wrong type, naming the
+    key, so a hand-edited or foreign manifest is an unusable bundle at open and never a
+    KeyError / TypeError at the first text (or a silently wrong result, as ``max_length: 0`` was).
+
+    Keys of models this runtime cannot run are not checked beyond ``backend`` and ``file``: a newer
+    writer may add a backend, and the reader skips it."""
+    def bad(key: str, want: str, value) -> BundleError:
+        return BundleError(f"{path}: {key} must be {want}, not {value!r}"[:300])
+
+    def is_int(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if not isinstance(manifest.get("task"), str) or not manifest["task"]:
+        raise bad("'task'", "a task name", manifest.get("task"))
+    if not is_int(manifest.get("max_length")) or manifest["max_length"] < 2:
+        raise bad("'max_length'", "an int >= 2 ([CLS] and [SEP] included)", manifest.get("max_length"))
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{path}: 'files' is missing or empty")
-    if verify:
-        for name, meta in files.items():
-            f = root / name
-            if Path(name).is_absolute() or ".." in Path(name).parts:
-                raise BundleError(f"{path}: file entry {name!r} points outside the bundle")
-            if not f.is_file():
-                raise BundleError(f"bundle file missing: {f}")
-            if f.stat().st_size != meta.get("size"):
-                raise BundleError(f"bundle file {f} has size {f.stat().st_size}, manifest says {meta.get('size')}")
-            if sha256_file(f) != meta.get("sha256"):
-                raise BundleError(f"bundle file {f} does not match its sha256 in the manifest (corrupt or tampered)")
-    return manifest
+    for name, meta in files.items():
+        if Path(name).is_absolute() or ".." in Path(name).parts or not name:
+            raise BundleError(f"{path}: file entry {name!r} points outside the bundle")
+        if (not isinstance(meta, dict) or not is_int(meta.get("size")) or meta["size"] < 0
+                or not isinstance(meta.get("sha256"), str) or not _SHA256.fullmatch(meta["sha256"])):
+            raise bad(f"files[{name!r}]", 'an object {"sha256": "<64 hex digits>", "size": <bytes>}', meta)
+    for key in FILE_KEYS:
+        if key in manifest and not (isinstance(manifest[key], str) and manifest[key] in files):
+            raise bad(f"{key!r}", "the name of a file the manifest lists", manifest[key])
+    if "dictionary" in manifest and (not isinstance(manifest["dictionary"], str) or not manifest["dictionary"]):
+        raise bad("'dictionary'", "a directory name", manifest["dictionary"])
+    models = manifest.get("models", [])
+    if not isinstance(models, list):
+        raise bad("'models'", "a list", models)
+    for i, spec in enumerate(models):
+        where = f"models[{i}]"
+        if not isinstance(spec, dict) or not isinstance(spec.get("backend"), str):
+            raise bad(where, 'an object with a "backend" name', spec)
+        if not (isinstance(spec.get("file"), str) and spec["file"] in files):
+            raise bad(f"{where}.file", "the name of a file the manifest lists", spec.get("file"))
+        if spec["backend"] == "tflite":
+            sigs = spec.get("signatures")
+            if not isinstance(sigs, list) or not sigs:
+                raise bad(f"{where}.signatures", "a non-empty list", sigs)
+            for j, sig in enumerate(sigs):
+                if (not isinstance(sig, dict) or not isinstance(sig.get("name"), str)
+                        or not is_int(sig.get("length")) or sig["length"] < 2):
+                    raise bad(f"{where}.signatures[{j}]", 'an object with a "name" and an int "length" >= 2', sig)
+
+
+def output_name(spec: dict) -> str | None:
+    """The output a model entry (or TFLite signature) names first, or None: the reader then takes
+    the model's only output (every exported graph has one)."""
+    outputs = spec.get("outputs")
+    if isinstance(outputs, list) and outputs and isinstance(outputs[0], dict) \
+            and isinstance(outputs[0].get("name"), str):
+        return outputs[0]["name"]
+    return None

@@ -2,20 +2,21 @@
 
 Every task command takes texts as arguments, or reads UTF-8 lines from stdin when none are given,
 and writes one JSON object per text. Exit codes: 0 ok, 1 some input could not be processed (its
-line carries an "error" key), 2 usage error or unusable bundle (missing, tampered, wrong task).
+line carries an "error" key), 2 usage error, unusable bundle (missing, tampered, wrong task) or
+a file that cannot be written.
 Errors are one line on stderr, never a traceback.
 """
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 from dataclasses import dataclass
 from typing import Callable
 
 from .corpus.records import RESULT_KEYS, to_json
-from .errors import MbjaError
+from .errors import BundleError, MbjaError
+from .quiet import engine_notes_dropped
 
 EPILOG = """examples:
   mbja-run ner --bundle dist/demo 'レッドフォックス株式会社は東京都千代田区にある。'
@@ -34,8 +35,9 @@ corpus jobs (one record per input line, resumable, batched, in worker processes)
   fields are kept (e.g. its "id"); a bad line becomes {"line": n, "error": ...} and the job goes on.
 
 exit codes: 0 ok; 1 some text could not be processed (its line is {"error": ...}, the others
-still print); 2 usage error or unusable bundle (missing, tampered, newer format, other task), or
-a corpus job that cannot resume (other settings or input); 130 interrupted (resumable).
+still print); 2 usage error or unusable bundle (missing, tampered, newer format, other task), an
+output that cannot be written (full disk, read-only), or a corpus job that cannot resume (other
+settings or input); 130 interrupted (resumable).
 """
 
 
@@ -156,12 +158,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _stdin_lines():
-    # surrogateescape: a line of invalid UTF-8 reaches the tokenizer, which rejects it by itself.
-    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape", newline="\n")
-    for line in stdin:
-        line = line[:-1] if line.endswith("\n") else line
-        yield line[:-1] if line.endswith("\r") else line      # CRLF files: the text is the same
+def _texts(args):
+    """``records.Item``s of the texts to process: the arguments, else stdin's lines (CRLF or LF;
+    a line of invalid UTF-8 is an Item with its error, so it is reported as such)."""
+    from .corpus.records import TEXT, Item, parse_line
+
+    if getattr(args, "texts", None):
+        return [Item(n, t) for n, t in enumerate(args.texts, 1)]
+    return (parse_line(raw, n, TEXT) for n, raw in enumerate(sys.stdin.buffer, 1))
 
 
 def _emit(obj: dict) -> None:
@@ -178,14 +182,22 @@ def _run_task(args) -> int:
     if args.input is not None:
         return _run_corpus(args, cmd, options)
     job_only = [f"--{n.replace('_', '-')}" for n in ("output", "input_format", "batch_size", "overwrite")
-                if getattr(args, n) not in (None, False)] + (["--workers"] if args.workers != 1 else [])
+                if getattr(args, n) is not None and getattr(args, n) is not False] \
+        + (["--workers"] if args.workers != 1 else [])
     if job_only:
-        raise MbjaError(f"{', '.join(job_only)} need --input FILE (or --input - for stdin)")
-    m = load(args.bundle, backend=args.backend, num_threads=args.threads, task=cmd.task)
+        raise MbjaError(f"{', '.join(job_only)} {'needs' if len(job_only) == 1 else 'need'} --input FILE "
+                        f"(or --input - for stdin)")
+    with engine_notes_dropped():
+        m = load(args.bundle, backend=args.backend, num_threads=args.threads, task=cmd.task)
+    m.check_options(**options)                 # --top-k 0 is a usage error, not an error per text
     failed = 0
-    for text in (args.texts or _stdin_lines()):
+    for item in _texts(args):
         try:
-            _emit({"text": text, cmd.key: cmd.to_json(m(text, **options))})
+            if item.error:
+                raise MbjaError(item.error)
+            _emit({"text": item.text, cmd.key: cmd.to_json(m(item.text, **options))})
+        except BundleError:
+            raise
         except MbjaError as e:
             failed += 1
             _emit({"error": str(e)})
@@ -223,7 +235,8 @@ def _backend(args) -> int:
 
     check_threads(args.threads)
     bundle = Bundle(args.bundle, backend=args.backend, num_threads=args.threads)
-    choice = bundle.backend_choice
+    with engine_notes_dropped():
+        choice = bundle.backend_choice
     _emit({"bundle": str(args.bundle), "task": bundle.task, **choice, "precision": bundle.backend.precision,
            "models": [m["backend"] for m in bundle.manifest["models"]]})
     return 0
@@ -236,12 +249,16 @@ def _tokenize(args) -> int:
         raise MbjaError("--max-length must be >= 2")
     tok = Tokenizer.from_bundle(args.bundle)
     failed = 0
-    for line in _stdin_lines():
+    for item in _texts(args):
         try:
-            enc = tok.encode(line, max_length=args.max_length)
+            if item.error:
+                raise MbjaError(item.error)
+            enc = tok.encode(item.text, max_length=args.max_length)
             out = {"input_ids": list(enc.input_ids), "tokens": list(enc.tokens),
                    "offsets": [list(o) if o is not None else None for o in enc.offsets],
                    "attention_mask": list(enc.attention_mask), "token_type_ids": list(enc.token_type_ids)}
+        except BundleError:
+            raise
         except MbjaError as e:
             failed += 1
             out = {"error": str(e)}
@@ -259,6 +276,10 @@ def main(argv=None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as e:           # e.g. an output that cannot be written: full disk, read-only file system
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"mbja-run: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -5,15 +5,15 @@ cycle: ``api.load`` imports both, neither imports ``api``.
 """
 from __future__ import annotations
 
-import json
+import os
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from .backends import Backend, choose_backend
-from .bundle import max_input_length, read_manifest
-from .errors import MbjaError
+from .bundle import max_input_length, read_json_object, read_manifest
+from .errors import BundleError, MbjaError
 
 
 class Bundle:
@@ -25,6 +25,8 @@ class Bundle:
 
     def __init__(self, bundle_dir: str | Path, backend: str | None = None, num_threads: int | None = None,
                  verify: bool = True):
+        if not isinstance(bundle_dir, (str, os.PathLike)):
+            raise MbjaError(f"a bundle is a directory path (str or Path), not {type(bundle_dir).__name__}")
         self.path = Path(bundle_dir)
         self.manifest = read_manifest(self.path, verify=verify)
         self.task = self.manifest["task"]
@@ -53,10 +55,23 @@ class Bundle:
 
     @cached_property
     def id2label(self) -> dict[int, str] | None:
+        """labels.json as {id: label}, ids 0..n-1 (BundleError if it is anything else)."""
         name = self.manifest.get("labels")
         if not name:
             return None
-        return {int(k): v for k, v in json.loads((self.path / name).read_text(encoding="utf-8")).items()}
+        path = self.path / name
+        raw = read_json_object(path, "labels file")
+        labels = {int(k): v for k, v in raw.items() if k.isascii() and k.isdigit()}   # not int("+1"), int(" 1")
+        if not raw or sorted(labels) != list(range(len(raw))) or not all(isinstance(v, str) for v in labels.values()):
+            raise BundleError(f"{path} must map the ids 0..n-1 (decimal strings) to label names, "
+                              f"as {{\"0\": \"O\", \"1\": \"B-人名\"}}")
+        return labels
+
+    @cached_property
+    def config(self) -> dict:
+        """The source checkpoint's transformers config (config.json), {} when the bundle has none."""
+        path = self.path / "config.json"
+        return read_json_object(path, "config file") if path.is_file() else {}
 
     @property
     def max_length(self) -> int:

@@ -22,7 +22,7 @@ import { decodeMasks } from './tasks/fill-mask.js';
 import type { Entity, Filler, Label, Matrix, TokenTag } from './tasks/results.js';
 import { type ScoreFunction, decodeLabels, scoreFunction } from './tasks/text-classification.js';
 import {
-  type Aggregation, type EntityAggregation, checkAggregation, decodeEntities, tagTokens,
+  type Aggregation, type EntityAggregation, checkAggregation, checkLabelCount, decodeEntities, tagTokens,
 } from './tasks/token-classification.js';
 import { defaultStride, windowed } from './tasks/windows.js';
 import { type EncodeOptions, type Encoding, Tokenizer } from './tokenizer/index.js';
@@ -83,11 +83,14 @@ export class MobileBertJa {
    * Opens a bundle: a directory path (Node), a base URL, or an object of its files by name. Every
    * file's size and (unless `verify: false`) sha256 is checked before anything loads.
    *
-   * @throws BundleError naming the missing, truncated, tampered or unsupported file.
+   * @throws BundleError naming the missing, truncated, tampered or unsupported file, or the
+   *   malformed manifest key, labels.json, tokenizer setting or empty vocabulary (docs/bundle-format.md,
+   *   "What a reader requires"); a labelled task's bundle without labels.json.
    * @throws MbjaError when no engine can be imported or create the model's session.
    */
   static async open(source: BundleInput, options: OpenOptions = {}): Promise<MobileBertJa> {
     const bundle = await Bundle.open(source, options);
+    checkTaskFiles(bundle);
     const tokenizer = loadTokenizer(bundle);
     const { engine, reason } = await openEngine(bundle, options);
     return new MobileBertJa(bundle, tokenizer, engine, reason);
@@ -131,7 +134,7 @@ export class MobileBertJa {
     const types = enc.tokenTypeIds;
     const logits = await windowed(enc.inputIds, this.maxLength, options.stride ?? defaultStride(this.maxLength),
       (ids) => this.run(ids, ids.map(() => 1), types.slice(0, ids.length)));
-    const labels = this.labels();
+    const labels = this.labels(logits.cols);
     if (aggregation === 'none') return tagTokens(logits, enc, labels, options.ignoreLabels);
     return decodeEntities(logits, enc, text, labels, aggregation, options.ignoreLabels);
   }
@@ -141,8 +144,9 @@ export class MobileBertJa {
     this.expect('sequence-classification');
     const enc = this.encode(text, { pair: options.textPair ?? null, maxLength: this.maxLength, truncation: true });
     const out = await this.run(enc.inputIds, enc.attentionMask, enc.tokenTypeIds, true);
-    const fn = options.function ?? scoreFunction(this.config());
-    return decodeLabels(out.data, this.labels(), options.topK === undefined ? 1 : options.topK, fn);
+    const labels = this.labels(out.cols);
+    const fn = options.function ?? scoreFunction(readConfig(this.bundle));
+    return decodeLabels(out.data, labels, options.topK === undefined ? 1 : options.topK, fn);
   }
 
   /**
@@ -186,17 +190,11 @@ export class MobileBertJa {
     if (this.task !== task) throw new TaskMismatchError(task, this.task);
   }
 
-  private labels(): string[] {
-    const labels = this.bundle.labels;
-    if (labels === null) {
-      throw new BundleError(`bundle ${this.bundle.location} has no labels.json; a ${this.task} bundle needs one`, 'manifest.json');
-    }
+  /** The labels, for a model output scoring `scored` of them: more than labels.json names is a BundleError. */
+  private labels(scored: number): string[] {
+    const labels = requireLabels(this.bundle);
+    checkLabelCount(scored, labels.length, this.bundle.manifest.labels);
     return labels;
-  }
-
-  private config(): Record<string, unknown> {
-    const config = this.bundle.has('config.json') ? this.bundle.json('config.json') : {};
-    return typeof config === 'object' && config !== null ? config as Record<string, unknown> : {};
   }
 
   private encode(text: string, options: EncodeOptions): Encoding {
@@ -218,6 +216,37 @@ function sequenceOf(out: ModelOutput, seq: number, pooled: boolean): Matrix {
   if (!pooled && dims.length === 3 && dims[1] === seq) return { data, rows: seq, cols: dims[2] };
   throw new MbjaError(`unexpected model output shape [${dims.join(', ')}] for ${seq} tokens ` +
     `(${pooled ? 'one pooled row' : 'one row per token'} expected)`);
+}
+
+/** The tasks whose results are named by labels.json. */
+const LABELLED_TASKS: readonly Task[] = ['token-classification', 'sequence-classification'];
+
+/**
+ * What the bundle's task needs besides the model and the tokenizer, read at open (Python's
+ * `Pipeline._check_bundle`): labels.json for the labelled tasks (parsed and checked by
+ * `Bundle.open`), config.json for sequence classification. A bundle lacking them is unusable, so it
+ * fails here, not at every text.
+ */
+function checkTaskFiles(bundle: Bundle): void {
+  if (LABELLED_TASKS.includes(bundle.task)) requireLabels(bundle);
+  if (bundle.task === 'sequence-classification') readConfig(bundle);
+}
+
+function requireLabels(bundle: Bundle): string[] {
+  if (bundle.labels === null) {
+    throw new BundleError(`bundle ${bundle.location} has no labels.json; a ${bundle.task} bundle needs one`, 'manifest.json');
+  }
+  return bundle.labels;
+}
+
+/** The source checkpoint's transformers config (config.json), {} when the bundle has none; not an object: BundleError. */
+function readConfig(bundle: Bundle): Record<string, unknown> {
+  if (!bundle.has('config.json')) return {};
+  const config = bundle.json('config.json');
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new BundleError(`config.json in ${bundle.location} is not a JSON object`, 'config.json');
+  }
+  return config as Record<string, unknown>;
 }
 
 /** The bundle's tokenizer; its files were size- and sha256-checked at open, so the dictionary's CRC pass is skipped. */

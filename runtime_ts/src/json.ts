@@ -18,3 +18,9 @@ export function parseJson(bytes: Uint8Array, file: string, what: string, where: 
     throw new BundleError(`corrupt ${what} ${where}: ${(e as Error).message}`, file, { cause: e });
   }
 }
+
+/** A JSON value as an error message shows it (Python's repr, roughly): its JSON, cut to 100 characters. */
+export function showJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 100 ? `${text.slice(0, 97)}...` : text;
+}

@@ -162,13 +162,14 @@ def load_checkpoint(model: str | None, task: str | None = None) -> Checkpoint:
         raise UsageError(f"vocab.txt has {len(vocab)} tokens but the model embeds only {config.vocab_size}")
     auto = getattr(transformers, task_obj.auto_class)
     try:
-        model_obj = auto.from_pretrained(location)
+        model_obj, loading = auto.from_pretrained(location, output_loading_info=True)
     except OSError as e:
         if is_local:
             raise UsageError(f"cannot load weights from {location}: {str(e).splitlines()[0]}") from None
         raise BuildError(_offline_hint(location)) from None
     except ValueError as e:
         raise UsageError(f"checkpoint does not fit task {task_obj.name}: {str(e).splitlines()[0]}") from None
+    _check_head(task_obj, config, loading.get("missing_keys") or (), warnings)
     model_obj.eval()
     notice = None
     if is_local:
@@ -178,3 +179,24 @@ def load_checkpoint(model: str | None, task: str | None = None) -> Checkpoint:
                 break
     settings["model_max_length"] = int(config.max_position_embeddings)
     return Checkpoint(label, task_obj, model_obj, config, vocab, settings, notice, warnings)
+
+
+def _check_head(task, config, missing, warnings: list[str]) -> None:
+    """Refuse a checkpoint that lacks weights of the exported graph (``--task fill-mask`` on a NER
+    checkpoint): transformers fills them at random with a log line the build hides, verify cannot
+    see it (PyTorch has the same random head), and the bundle would output noise. The pooler is
+    exempt: no task exports it. A head that loads but was trained for another task is a warning."""
+    try:
+        trained_for = task_from_architectures(config.architectures).name
+    except UsageError:
+        trained_for = None
+    arch = ", ".join(config.architectures or []) or "no architectures"
+    random = sorted(k for k in missing if "pooler." not in k)
+    if random:
+        hint = f"; build it with --task {trained_for}" if trained_for and trained_for != task.name else ""
+        raise UsageError(f"the checkpoint ({arch}) has no weights for {len(random)} tensor(s) of a {task.name} "
+                         f"model (e.g. {', '.join(random[:3])}); transformers would initialise them at random, so "
+                         f"the bundle would output noise{hint}")
+    if trained_for and trained_for != task.name and task.name != "feature-extraction":
+        warnings.append(f"the checkpoint was trained as {arch} ({trained_for}); its weights fit the "
+                        f"{task.name} head you asked for, but check that its labels mean what {task.name} needs")

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from ..backends import check_threads
+from ..backends import ENV, check_threads
 from ..errors import MbjaError
+from ..quiet import engine_notes_dropped
 from . import records
-from .journal import Journal, files_of
+from .journal import Journal, files_of, recorded_setting
 
 #: input lines per chunk (and per commit) unless the job says otherwise
 DEFAULT_CHUNK = 256
@@ -68,8 +69,12 @@ def run_job(job: Job, stdin: BinaryIO | None = None, stdout: BinaryIO | None = N
     read_manifest(job.bundle)               # sha256 of every file, before anything is written
     fmt = records.input_format(job.input, job.input_format)
     threads = job.threads or (max(1, (os.cpu_count() or 1) // job.workers) if job.workers > 1 else None)
-    pipe = load(job.bundle, backend=job.backend, num_threads=threads, task=job.task, verify=False)
-    pipe.process([], job.batch_size, **job.options)   # a bad option or batch size fails here, not per line
+    backend = job.backend
+    if job.output is not None and not job.overwrite and (backend or os.environ.get(ENV) or "auto") == "auto":
+        backend = recorded_setting(job.output, "backend") or backend      # a resume keeps its engine
+    with engine_notes_dropped():
+        pipe = load(job.bundle, backend=backend, num_threads=threads, task=job.task, verify=False)
+    pipe.check_options(job.batch_size, **job.options)   # a bad option or batch size fails here, not per line
     backend = pipe.backend.name
     settings = {"bundle_manifest_sha256": _sha256_file(Path(job.bundle) / "manifest.json"), "task": job.task,
                 "backend": backend, "precision": pipe.backend.precision, "options": _jsonable(job.options),
@@ -120,8 +125,10 @@ def _check(job: Job) -> None:
     check_threads(job.threads)
     if job.input_format not in (None, *records.INPUT_FORMATS):
         raise MbjaError(f"input format {job.input_format!r}: choose {' or '.join(records.INPUT_FORMATS)}")
-    if job.input != "-" and not Path(job.input).is_file():
-        raise MbjaError(f"--input {job.input}: no such file")
+    if job.input != "-" and not (Path(job.input).is_file() or Path(job.input).is_fifo()):
+        raise MbjaError(f"--input {job.input}: no such file")       # (a pipe, as <(...) gives, reads as stdin)
+    if job.output is not None and (not Path(job.output).name or Path(job.output).is_dir()):
+        raise MbjaError(f"--output {str(job.output)!r} is a directory, not a file to write")
     if job.output is not None and job.input != "-":
         # the job truncates OUTPUT.partial and replaces its state file: never the input's bytes
         src, own = Path(job.input).resolve(), files_of(job.output)
@@ -204,7 +211,8 @@ def _worker_init(bundle: str, backend: str, threads: int | None, task: str, pare
                 os._exit(1)
 
     threading.Thread(target=orphaned, daemon=True).start()
-    _worker_pipe = load(bundle, backend=backend, num_threads=threads, task=task, verify=False)
+    with engine_notes_dropped():
+        _worker_pipe = load(bundle, backend=backend, num_threads=threads, task=task, verify=False)
 
 
 def _worker_run(texts, batch_size, options):
@@ -278,7 +286,7 @@ def _progress(job: Job, done: int):
         from tqdm import tqdm
     except ImportError:
         return None
-    total = _count_lines(job.input) if job.input != "-" else None
+    total = _count_lines(job.input) if job.input != "-" and Path(job.input).is_file() else None
     return tqdm(total=total, initial=done, unit=" texts", file=sys.stderr, dynamic_ncols=True, smoothing=0.1,
                 desc=Path(job.output).name if job.output else job.task)
 

@@ -29,6 +29,17 @@ def files_of(output: str | os.PathLike) -> tuple[Path, Path, Path, Path]:
     return out, out.with_name(out.name + ".partial"), state, state.with_name(state.name + ".tmp")
 
 
+def recorded_setting(output: str | os.PathLike, key: str):
+    """``key`` of the settings an interrupted job on ``output`` ran with, or None (no readable state).
+    A resume asked to choose by itself takes the backend the journal names, so a timing at load
+    that now favours the other engine does not refuse the run as "other settings"."""
+    try:
+        settings = json.loads(files_of(output)[2].read_text(encoding="utf-8")).get("settings")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return settings.get(key) if isinstance(settings, dict) else None
+
+
 class Journal:
     def __init__(self, output: str | os.PathLike, settings: dict, overwrite: bool = False):
         self.output, self.partial, self.state_path, self._state_tmp = files_of(output)
@@ -80,8 +91,12 @@ class Journal:
                 raise ValueError(f"format {state.get('format')!r}")
             for key, kind in (("settings", dict), ("done_lines", int), ("output_bytes", int), ("errors", int),
                               ("input_sha256", str)):
-                if not isinstance(state.get(key), kind):
+                if not isinstance(state.get(key), kind) or isinstance(state[key], bool):
                     raise ValueError(f"no {key}")
+                if kind is int and state[key] < 0:
+                    raise ValueError(f"{key} {state[key]}")
+            if state["errors"] > state["done_lines"]:
+                raise ValueError(f"{state['errors']} errors in {state['done_lines']} lines")
         except (OSError, ValueError) as e:
             raise MbjaError(f"{self.state_path} is not a readable job state ({e}); pass --overwrite to start "
                             f"again") from None

@@ -9,6 +9,9 @@ line number (``"line"``, 1-based) and a resumed job knows where it stopped by co
   every field of it (``id`` and any metadata) and adds ``"line"`` and ``KEY``;
 * a line that cannot be used (invalid UTF-8 or JSON, no text field) or whose text the pipeline
   rejects becomes ``{"line": n, [its fields,] "error": "..."}``; the job goes on.
+
+``"line"``, ``"error"`` and ``KEY`` are the job's: an input field of one of these names (say, a
+record of an earlier job fed to the next) is replaced, never passed on as if this job wrote it.
 """
 from __future__ import annotations
 
@@ -58,7 +61,7 @@ def parse_line(raw: bytes, line: int, fmt: str, text_field: str = "text") -> Ite
     if not decoded.strip():
         return Item(line, None, error=f"line {line} is empty (JSONL wants one JSON object per line)")
     try:
-        obj = json.loads(decoded)
+        obj = json.loads(decoded, parse_constant=_no_constant)
     except ValueError as e:
         return Item(line, None, error=f"line {line} is not JSON: {e}")
     if not isinstance(obj, dict):
@@ -70,11 +73,17 @@ def parse_line(raw: bytes, line: int, fmt: str, text_field: str = "text") -> Ite
     return Item(line, text, obj)
 
 
+def _no_constant(name: str):
+    """NaN and Infinity are not JSON (RFC 8259): Python reads them, so an output echoing them would
+    be a file other readers refuse."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def record(item: Item, key: str, result=None, error: str | None = None) -> dict:
     """The output record of ``item``: its result under ``key``, or ``error``."""
     out: dict = {"line": item.line}
     if item.fields is not None:
-        out.update(item.fields)
+        out.update((k, v) for k, v in item.fields.items() if k not in ("line", "error", key))
     elif item.text is not None:
         out["text"] = item.text
     if error is not None:

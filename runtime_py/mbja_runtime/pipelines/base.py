@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backends import Backend
-from ..errors import MbjaError
+from ..errors import BundleError, MbjaError
 from ..opened import Bundle
 
 
@@ -25,10 +25,16 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def check_positive(name: str, value, none_ok: bool = True) -> None:
+    """Refuse an option that must be a positive int (or None, when ``none_ok``)."""
+    if value is None and none_ok:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise MbjaError(f"{name} must be a positive int{' or None' if none_ok else ''}, not {value!r}")
+
+
 def _check_batch_size(batch_size) -> None:
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-                                   or batch_size < 1):
-        raise MbjaError(f"batch_size must be a positive int or None, not {batch_size!r}")
+    check_positive("batch_size", batch_size)
 
 
 @functools.cache
@@ -53,6 +59,13 @@ class Pipeline:
         self.bundle = bundle if isinstance(bundle, Bundle) else Bundle(bundle, backend, num_threads, verify)
         if self.bundle.task != self.task:
             raise MbjaError(f"bundle {self.bundle.path} is a {self.bundle.task} bundle, not {self.task}")
+        self._check_bundle()
+
+    def _check_bundle(self) -> None:
+        """Read now what the task needs besides the model (a task overrides it), so a bundle with a
+        malformed labels.json fails at load as an unusable bundle, not at every text. A labels.json
+        the manifest names is checked for every task, as the Kotlin and TypeScript readers do."""
+        self.id2label
 
     # the opened bundle, as the pipeline's users reach it
     @property
@@ -112,10 +125,17 @@ class Pipeline:
         prepared = [self.preprocess(self._text(t), **pre) for t in inputs]
         return [self.postprocess(o, **post) for o in self.forward_batch(prepared, batch_size, **fwd)]
 
+    def check_options(self, batch_size: int | None = None, **options) -> None:
+        """Raise the ``MbjaError`` a call with these options would raise, without running anything:
+        a CLI or a corpus job checks once up front instead of failing every text."""
+        _check_batch_size(batch_size)
+        self._split(options)
+
     def process(self, texts: Sequence, batch_size: int | None = None, **options) -> list:
         """For corpus jobs: ``m(texts, batch_size=...)``, except that a text that cannot be processed
         (not a str, invalid UTF-8, a window MeCab would cut) gives its ``MbjaError`` in its place,
-        so one bad line does not cost the batch. A bad option still raises before any work."""
+        so one bad line does not cost the batch. A bad option still raises before any work, and a
+        ``BundleError`` (the bundle cannot serve any text) raises rather than fail every line."""
         _check_batch_size(batch_size)
         pre, fwd, post = self._split(options)
         out: list = [None] * len(texts)
@@ -123,6 +143,8 @@ class Pipeline:
         for i, t in enumerate(texts):
             try:
                 prepared[i] = self.preprocess(self._text(t), **pre)
+            except BundleError:                # the bundle is unusable: no text can succeed
+                raise
             except MbjaError as e:
                 out[i] = e
         order = list(prepared)
@@ -131,16 +153,22 @@ class Pipeline:
                 forwarded = self.forward_batch([prepared[i] for i in order], batch_size, **fwd)
             else:
                 forwarded = [self.forward(prepared[i], **fwd) for i in order]
+        except BundleError:
+            raise
         except MbjaError:                      # find the text that failed; the others still run
             forwarded = []
             for i in order:
                 try:
                     forwarded.append(self.forward(prepared[i], **fwd))
+                except BundleError:
+                    raise
                 except MbjaError as e:
                     forwarded.append(e)
         for i, f in zip(order, forwarded):
             try:
                 out[i] = f if isinstance(f, MbjaError) else self.postprocess(f, **post)
+            except BundleError:
+                raise
             except MbjaError as e:
                 out[i] = e
         return out
@@ -204,5 +232,5 @@ class Pipeline:
     def _labels(self) -> dict[int, str]:
         labels = self.id2label
         if not labels:
-            raise MbjaError(f"bundle {self.path} has no labels.json; a {self.task} bundle needs one")
+            raise BundleError(f"bundle {self.path} has no labels.json; a {self.task} bundle needs one")
         return labels

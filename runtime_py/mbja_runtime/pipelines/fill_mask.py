@@ -12,14 +12,13 @@ import numpy as np
 from ..errors import MbjaError
 from ..results import Filler
 from ..tokenize import Encoding
-from .base import Pipeline, softmax
+from .base import Pipeline, check_positive, softmax
 
 
 def decode_masks(logits: np.ndarray, enc: Encoding, text: str, mask_id: int, id2token,
                  top_k: int = 5) -> list[list[Filler]]:
     """Per [MASK] of ``enc`` (vocabulary logits (seq, vocab)): ``[{"token", "token_str", "score", "sequence"}]``."""
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise MbjaError(f"top_k must be a positive int, not {top_k!r}")
+    check_positive("top_k", top_k, none_ok=False)
     out = []
     for i, tid in enumerate(enc.input_ids):
         if tid != mask_id or enc.offsets[i] is None:
@@ -54,6 +53,9 @@ class FillMaskPipeline(Pipeline):
         if len(enc) > self.max_length:
             enc = tok.encode(text, max_length=self.max_length)
         return {"text": text, "encoding": enc, "mask_id": mask_id}
+
+    def _check_options(self, options: dict) -> None:
+        check_positive("top_k", options.get("top_k", 5), none_ok=False)
 
     def postprocess(self, outputs: dict, top_k: int = 5) -> list[list[Filler]]:
         return decode_masks(outputs["logits"], outputs["encoding"], outputs["text"], outputs["mask_id"],

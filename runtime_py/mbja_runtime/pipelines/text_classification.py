@@ -7,13 +7,11 @@ multi-label classification (config ``problem_type``) or has a single output, as 
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
-from ..errors import MbjaError
+from ..errors import BundleError, MbjaError
 from ..results import Label
-from .base import Pipeline, softmax
+from .base import Pipeline, check_positive, softmax
 
 
 def score_function(config: dict) -> str:
@@ -35,9 +33,8 @@ def decode_labels(logits: np.ndarray, id2label: dict[int, str], top_k: int = 1,
         scores = 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
     else:
         raise MbjaError(f"unknown score function {function!r} (softmax or sigmoid)")
+    check_positive("top_k", top_k)
     k = len(scores) if top_k is None else top_k
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise MbjaError(f"top_k must be a positive int or None, not {top_k!r}")
     order = np.argsort(-scores, kind="stable")[:k]
     return [{"label": id2label.get(int(i), f"LABEL_{int(i)}"), "score": float(scores[i])} for i in order]
 
@@ -52,10 +49,18 @@ class TextClassificationPipeline(Pipeline):
         return {"text": text, "encoding": self.tokenizer.encode(text, pair, max_length=self.max_length)}
 
     def postprocess(self, outputs: dict, top_k: int | None = 1, function: str | None = None) -> list[Label]:
-        return decode_labels(outputs["logits"], self._labels(), top_k, function or self.score_function)
+        labels, width = self._labels(), outputs["logits"].shape[-1]
+        if width > len(labels):
+            raise BundleError(f"the model scores {width} labels, labels.json names {len(labels)}")
+        return decode_labels(outputs["logits"], labels, top_k, function or self.score_function)
+
+    def _check_bundle(self) -> None:
+        self._labels()
+        self.score_function
+
+    def _check_options(self, options: dict) -> None:
+        check_positive("top_k", options.get("top_k"))
 
     @property
     def score_function(self) -> str:
-        path = self.path / "config.json"
-        config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        return score_function(config)
+        return score_function(self.bundle.config)

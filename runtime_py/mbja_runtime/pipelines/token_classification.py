@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import MbjaError
+from ..errors import BundleError, MbjaError
 from ..iob import decode_iob2
 from ..results import Entity, TokenTag
 from ..tokenize import Encoding
@@ -49,8 +49,10 @@ def decode_entities(logits: np.ndarray, enc: Encoding, text: str, id2label: dict
     """Entities from token logits (seq, labels) of ``enc``, the encoding of ``text``."""
     if aggregation not in AGGREGATIONS:
         raise MbjaError(f"unknown aggregation {aggregation!r}; choose one of: {', '.join(AGGREGATIONS)}")
-    if logits.shape[0] != len(enc):
-        raise MbjaError(f"logits cover {logits.shape[0]} tokens, the encoding has {len(enc)}")
+    if logits.ndim != 2 or logits.shape[0] != len(enc):
+        raise MbjaError(f"logits of shape {logits.shape} do not cover the encoding's {len(enc)} tokens")
+    if logits.shape[1] > len(id2label):
+        raise BundleError(f"the model scores {logits.shape[1]} labels, labels.json names {len(id2label)}")
     probs = softmax(logits)
     best = probs.argmax(-1)
     ignore = set(ignore_labels)
@@ -124,7 +126,18 @@ class TokenClassificationPipeline(Pipeline):
         return decode_entities(outputs["logits"], outputs["encoding"], outputs["text"], self._labels(), aggregation,
                                ignore_labels)
 
+    def _check_bundle(self) -> None:
+        self._labels()
+
     def _check_options(self, options: dict) -> None:
         aggregation = options.get("aggregation")
         if "aggregation" in options and aggregation not in AGGREGATIONS:     # (the default is valid)
             raise MbjaError(f"unknown aggregation {aggregation!r}; choose one of: {', '.join(AGGREGATIONS)}")
+        stride, size = options.get("stride"), self.max_length - 2
+        if stride is not None and (isinstance(stride, bool) or not isinstance(stride, int) or not 0 <= stride < size):
+            raise MbjaError(f"stride must be an int from 0 to {size - 1} (the windows' {size} content tokens "
+                            f"minus one), not {stride!r}")
+        ignore = options.get("ignore_labels", ())
+        if isinstance(ignore, str) or not isinstance(ignore, (list, tuple, set, frozenset)) \
+                or not all(isinstance(x, str) for x in ignore):
+            raise MbjaError(f"ignore_labels must be a list of label names (e.g. [\"O\"]), not {ignore!r}")

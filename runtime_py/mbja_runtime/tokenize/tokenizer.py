@@ -58,6 +58,15 @@ class Tokenizer:
         for key, want in SUPPORTED.items():
             if key in s and s[key] != want:
                 raise BundleError(f"tokenizer setting {key}={s[key]!r} is not supported (only {want!r})")
+        for key in _SPECIAL_KEYS:
+            if not isinstance(s[key], str) or not s[key]:
+                raise BundleError(f"tokenizer setting {key} must be a token (a non-empty string), not {s[key]!r}")
+        for key, kinds in (("max_input_chars_per_word", int), ("model_max_length", (int, float, type(None)))):
+            v = s[key]      # model_max_length: transformers writes 1e30 for "no limit", JSON may give a float
+            if isinstance(v, bool) or not isinstance(v, kinds) or (v is not None and not v >= 1):
+                raise BundleError(f"tokenizer setting {key} must be a positive number, not {v!r}")
+        if not vocab:
+            raise BundleError("the vocabulary is empty")
         self.settings = s
         self.vocab = dict(vocab)
         self.ids_to_tokens = {i: t for t, i in self.vocab.items()}

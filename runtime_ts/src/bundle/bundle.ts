@@ -38,7 +38,7 @@ export class Bundle {
     readonly location: string,
     private readonly files: Map<string, Uint8Array>,
   ) {
-    this.labels = manifest.labels ? readLabels(this.file(manifest.labels), manifest.labels) : null;
+    this.labels = manifest.labels !== undefined ? readLabels(this.file(manifest.labels), manifest.labels) : null;
   }
 
   static async open(input: BundleInput, options: OpenBundleOptions = {}): Promise<Bundle> {
@@ -108,11 +108,15 @@ function where(source: BundleSource, name: string): string {
   return source.location.endsWith('/') ? `${source.location}${name}` : `${source.location}/${name}`;
 }
 
-/** labels.json (`{"0": "O", ...}`) as a list by id; ids must be exactly 0..n-1. */
+/** labels.json (`{"0": "O", ...}`) as a list by id; ids must be exactly 0..n-1, n >= 1 (Python's `Bundle.id2label`). */
 function readLabels(bytes: Uint8Array, name: string): string[] {
   const map = parseJson(bytes, name, 'labels file', name);
   if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new BundleError(`${name} is not a JSON object`, name);
   const entries = Object.entries(map as Record<string, unknown>);
+  if (entries.length === 0) {
+    throw new BundleError(`${name} names no label; it must map the ids 0..n-1 (decimal strings) to label names, ` +
+      'as {"0": "O", "1": "B-人名"}', name);
+  }
   const labels: string[] = new Array(entries.length);
   for (const [key, value] of entries) {
     const id = /^\d+$/.test(key) ? Number(key) : NaN;

@@ -5,7 +5,7 @@
  * optional keys without a version change.
  */
 import { BundleError } from '../errors.js';
-import { parseJson } from '../json.js';
+import { parseJson, showJson as show } from '../json.js';
 
 export const FORMAT = 'mbja-bundle';
 /** The one bundle format version this runtime reads. */
@@ -67,44 +67,75 @@ export interface Manifest {
   [key: string]: unknown;
 }
 
-/** Parses and checks manifest.json; every error is a BundleError naming `where` (the manifest's location). */
+/** Optional manifest keys that name a file listed in `files` (Python's `FILE_KEYS`; `dictionary` names a directory). */
+const FILE_KEYS = ['tokenizer', 'vocab', 'labels'] as const;
+
+/**
+ * Parses and checks manifest.json; every error is a BundleError naming `where` (the manifest's location)
+ * and the offending key. The checks are Python's `check_manifest` (docs/bundle-format.md, "What a
+ * reader requires"), so a hand-edited or foreign manifest is an unusable bundle at open, never a
+ * TypeError or a silently wrong result at the first text. Model entries of backends this runtime
+ * does not know are checked no further than `backend` and `file`.
+ */
 export function parseManifest(bytes: Uint8Array, where: string): Manifest {
-  const bad = (message: string): never => {
+  const fail = (message: string): never => {
     throw new BundleError(`${where}: ${message}`, MANIFEST_FILE);
   };
+  /** `key` must be `want`: the message names the key and shows the value found. */
+  const bad = (key: string, want: string, value: unknown): never =>
+    fail(value === undefined ? `${key} is missing; it must be ${want}` : `${key} must be ${want}, not ${show(value)}`);
   const root = parseJson(bytes, MANIFEST_FILE, 'manifest', where);
-  if (!isObject(root) || root.format !== FORMAT) return bad(`not an ${FORMAT} manifest`);
+  if (!isObject(root) || root.format !== FORMAT) return fail(`not an ${FORMAT} manifest`);
   const version = root.format_version;
   if (version !== FORMAT_VERSION) {
     const newer = typeof version === 'number' && Number.isInteger(version) && version > FORMAT_VERSION;
-    bad(`bundle format version ${JSON.stringify(version)} is not supported (this runtime reads version ` +
+    fail(`bundle format version ${JSON.stringify(version)} is not supported (this runtime reads version ` +
       `${FORMAT_VERSION}); ` + (newer
       ? 'the bundle is newer than this runtime: upgrade mobilebert-ja'
       : 'rebuild the bundle with a matching mbja-build'));
   }
-  if (typeof root.task !== 'string') bad(`'task' is missing`);
-  if (!(TASKS as readonly string[]).includes(root.task as string)) bad(`unknown task '${root.task}'`);
-  if (!Number.isInteger(root.max_length) || (root.max_length as number) < 1) bad(`'max_length' is missing or not a positive integer`);
+  if (typeof root.task !== 'string' || root.task === '') bad(`'task'`, 'a task name', root.task);
+  if (!(TASKS as readonly string[]).includes(root.task as string)) fail(`unknown task '${root.task}'`);
+  if (!isInteger(root.max_length) || root.max_length < 2) {
+    bad(`'max_length'`, 'an integer >= 2 ([CLS] and [SEP] included)', root.max_length);
+  }
   const files = root.files;
-  if (!isObject(files) || Object.keys(files).length === 0) bad(`'files' is missing or empty`);
-  for (const [name, meta] of Object.entries(files as Record<string, unknown>)) {
-    if (!isSafeRelative(name)) bad(`file entry '${name}' points outside the bundle`);
-    if (!isObject(meta)) bad(`file entry '${name}' is not an object`);
+  if (!isObject(files) || Object.keys(files).length === 0) return fail(`'files' is missing or empty`);
+  for (const [name, meta] of Object.entries(files)) {
+    if (!isSafeRelative(name)) fail(`file entry '${name}' points outside the bundle`);
+    if (!isObject(meta)) fail(`file entry '${name}' is not an object`);
     const { sha256, size } = meta as Record<string, unknown>;
-    if (typeof sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha256)) bad(`file entry '${name}' has no sha256`);
-    if (!Number.isInteger(size) || (size as number) < 0) bad(`file entry '${name}' has no size`);
+    if (typeof sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha256)) fail(`file entry '${name}' has no sha256`);
+    if (!isInteger(size) || size < 0) fail(`file entry '${name}' has no size`);
   }
-  const models = root.models ?? [];
-  if (!Array.isArray(models)) bad(`'models' must be a list`);
-  for (const m of models as unknown[]) {
-    if (!isObject(m) || typeof m.file !== 'string' || typeof m.backend !== 'string') {
-      bad(`every 'models' entry needs a 'backend' and a 'file'`);
+  const listed = (name: unknown): boolean => typeof name === 'string' && Object.hasOwn(files, name);
+  for (const key of FILE_KEYS) {
+    if (key in root && !listed(root[key])) bad(`'${key}'`, 'the name of a file the manifest lists', root[key]);
+  }
+  if ('dictionary' in root && (typeof root.dictionary !== 'string' || root.dictionary === '')) {
+    bad(`'dictionary'`, 'a directory name', root.dictionary);
+  }
+  const models = 'models' in root ? root.models : [];
+  if (!Array.isArray(models)) return bad(`'models'`, 'a list', models);
+  models.forEach((m: unknown, i) => {
+    const at = `models[${i}]`;
+    if (!isObject(m) || typeof m.backend !== 'string') bad(at, 'an object with a "backend" name', m);
+    const spec = m as Record<string, unknown>;
+    if (!listed(spec.file)) bad(`${at}.file`, 'the name of a file the manifest lists', spec.file);
+    if (spec.backend === 'tflite') {
+      const sigs = spec.signatures;
+      if (!Array.isArray(sigs) || sigs.length === 0) bad(`${at}.signatures`, 'a non-empty list', sigs);
+      (sigs as unknown[]).forEach((sig, j) => {
+        if (!isObject(sig) || typeof sig.name !== 'string' || !isInteger(sig.length) || sig.length < 2) {
+          bad(`${at}.signatures[${j}]`, 'an object with a "name" and an integer "length" >= 2', sig);
+        }
+      });
     }
-  }
+  });
   return {
     ...root,
-    tokenizer: typeof root.tokenizer === 'string' ? root.tokenizer : 'tokenizer.json',
-    vocab: typeof root.vocab === 'string' ? root.vocab : 'vocab.txt',
+    tokenizer: root.tokenizer ?? 'tokenizer.json',
+    vocab: root.vocab ?? 'vocab.txt',
     models: (models as ModelSpec[]).map((m) => ({ ...m, precision: m.precision ?? 'fp32' })),
   } as Manifest;
 }
@@ -133,4 +164,8 @@ export function isSafeRelative(name: string): boolean {
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function isInteger(x: unknown): x is number {
+  return Number.isInteger(x);
 }

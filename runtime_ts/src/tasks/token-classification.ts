@@ -8,7 +8,7 @@
  * first token / of its tokens' mean probabilities / of its most confident token. Units are then
  * grouped by IOB2 (`iob.ts`); `none` returns per-token tags instead of entities.
  */
-import { MbjaError } from '../errors.js';
+import { BundleError, MbjaError } from '../errors.js';
 import { decodeIob2 } from './iob.js';
 import { argmax, softmax } from './numeric.js';
 import type { Entity, Matrix, Offset, TokenTag } from './results.js';
@@ -51,7 +51,7 @@ export function decodeEntities(logits: Matrix, enc: TokenView, text: string, lab
   } else {
     units = words(enc);
     for (const u of units) {
-      const p = wordProbabilities(probs, u, aggregation, labels.length);
+      const p = wordProbabilities(probs, u, aggregation, logits.cols);
       const best = argmax(p);
       unitLabels.push(best);
       unitScores.push(p[best]);
@@ -114,6 +114,14 @@ function probabilities(logits: Matrix, enc: TokenView, labels: readonly string[]
   if (logits.rows !== enc.offsets.length) {
     throw new MbjaError(`logits cover ${logits.rows} tokens, the encoding has ${enc.offsets.length}`);
   }
-  if (logits.cols !== labels.length) throw new MbjaError(`the model gives ${logits.cols} labels, labels.json has ${labels.length}`);
+  checkLabelCount(logits.cols, labels.length);
   return Array.from({ length: logits.rows }, (_, r) => softmax(logits.data, r * logits.cols, logits.cols));
+}
+
+/**
+ * A model may score fewer labels than labels.json names (the rest are never chosen), not more: a
+ * label without a name is an unusable bundle (Python's rule, docs/bundle-format.md).
+ */
+export function checkLabelCount(scored: number, named: number, file = 'labels.json'): void {
+  if (scored > named) throw new BundleError(`the model scores ${scored} labels, ${file} names ${named}`, file);
 }

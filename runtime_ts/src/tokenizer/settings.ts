@@ -1,4 +1,5 @@
 import { BundleError } from '../errors.js';
+import { showJson as show } from '../json.js';
 
 /**
  * The tokenizer's settings and vocabulary (docs/bundle-format.md), read as the Python runtime
@@ -39,25 +40,29 @@ export function readSettings(parsed: unknown): Settings {
         `(only ${JSON.stringify(want)})`, FILE);
     }
   }
-  const str = (key: string): string => {
+  const token = (key: string): string => {
     const v = s[key];
-    if (typeof v !== 'string') throw new BundleError(`${FILE}: setting ${key} must be a string`, FILE);
+    if (typeof v !== 'string' || v === '') {
+      throw new BundleError(`${FILE}: tokenizer setting ${key} must be a token (a non-empty string), not ${show(v)}`, FILE);
+    }
     return v;
   };
-  const int = (key: string): number | null => {
-    const v = s[key];
-    if (v === null) return null;
-    if (typeof v !== 'number' || Number.isNaN(v)) {
-      throw new BundleError(`${FILE}: setting ${key} must be a number`, FILE);
-    }
-    return Math.trunc(v);
-  };
-  const maxChars = int('max_input_chars_per_word') ?? 100;
-  const mml = int('model_max_length');
+  const [unkToken, sepToken, padToken, clsToken, maskToken] =      // transformers' order, as Python checks them
+    ['unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token'].map(token);
+  const maxChars = s.max_input_chars_per_word;
+  if (!Number.isInteger(maxChars) || (maxChars as number) < 1) {
+    throw new BundleError(`${FILE}: tokenizer setting max_input_chars_per_word must be a positive integer, not ` +
+      `${show(maxChars)}`, FILE);
+  }
+  // transformers writes 1e30 for "no limit"; null: no limit either
+  const mml = s.model_max_length;
+  if (mml !== null && (typeof mml !== 'number' || !(mml >= 1))) {
+    throw new BundleError(`${FILE}: tokenizer setting model_max_length must be a positive number or null, not ` +
+      `${show(mml)}`, FILE);
+  }
   return {
-    unkToken: str('unk_token'), sepToken: str('sep_token'), padToken: str('pad_token'), clsToken: str('cls_token'),
-    maskToken: str('mask_token'), maxInputCharsPerWord: maxChars,
-    modelMaxLength: mml === null || mml >= 1e12 ? null : mml,
+    unkToken, sepToken, padToken, clsToken, maskToken, maxInputCharsPerWord: maxChars as number,
+    modelMaxLength: mml === null || (mml as number) >= 1e12 ? null : Math.trunc(mml as number),
   };
 }
 
@@ -68,7 +73,8 @@ function pyEquals(a: unknown, b: string | boolean): boolean {
 }
 
 /** token -> id as transformers' `load_vocab`: UTF-8 (a BOM is kept, as Python's "utf-8" codec
- *  does), lines split at \n, \r\n or \r, id = line number, a later duplicate wins. */
+ *  does), lines split at \n, \r\n or \r, id = line number, a later duplicate wins. An empty
+ *  vocabulary is refused, as in Python. */
 export function readVocab(vocab: Uint8Array | string): Map<string, number> {
   let text: string;
   if (typeof vocab === 'string') {
@@ -90,5 +96,6 @@ export function readVocab(vocab: Uint8Array | string): Map<string, number> {
     out.set(text.slice(i, j), id++);
     i = text[j] === '\r' && text[j + 1] === '\n' ? j + 2 : j + 1;
   }
+  if (out.size === 0) throw new BundleError(`${VOCAB}: the vocabulary is empty`, VOCAB);
   return out;
 }

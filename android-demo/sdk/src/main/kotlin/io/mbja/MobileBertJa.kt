@@ -85,7 +85,7 @@ public class MobileBertJa private constructor(
     public fun ner(text: String, aggregation: Aggregation = Aggregation.SIMPLE, stride: Int? = null): List<Entity> {
         require(aggregation != Aggregation.NONE) { "Aggregation.NONE gives per-token tags: call tagTokens()" }
         val (enc, logits) = tokenLogits(text, stride)
-        return TokenClassification.entities(logits, enc.tokens, enc.offsets, text, labels(), aggregation)
+        return TokenClassification.entities(logits, enc.tokens, enc.offsets, text, labels(logits.cols), aggregation)
     }
 
     /** Per-token best labels other than `O` (token-classification bundles; Python's `aggregation="none"`). */
@@ -93,7 +93,7 @@ public class MobileBertJa private constructor(
     @Throws(MbjaException::class)
     public fun tagTokens(text: String, stride: Int? = null): List<TokenTag> {
         val (enc, logits) = tokenLogits(text, stride)
-        return TokenClassification.tags(logits, enc.tokens, enc.offsets, labels())
+        return TokenClassification.tags(logits, enc.tokens, enc.offsets, labels(logits.cols))
     }
 
     /**
@@ -109,7 +109,7 @@ public class MobileBertJa private constructor(
         val enc = encode(text, textPair, maxLength, truncation = true)
         val out = run(enc)
         if (!out.pooled) throw MbjaException("sequence-classification output must be one row per text, not $out")
-        return TextClassification.labels(out.data, labels(), topK, scoreFunction)
+        return TextClassification.labels(out.data, labels(out.cols), topK, scoreFunction)
     }
 
     /**
@@ -170,11 +170,7 @@ public class MobileBertJa private constructor(
 
     // ------------------------------------------------------------------ internals
     private val maskToken: String by lazy { tokenizerSetting("mask_token") ?: "[MASK]" }
-    private val scoreFunction: String by lazy {
-        val path = bundle.directory.resolve("config.json")
-        val config = if (Files.isRegularFile(path)) Json.parse(Bundle.readUtf8(path)) as? Map<*, *> else null
-        TextClassification.scoreFunction(config ?: emptyMap<String, Any>())
-    }
+    private val scoreFunction: String by lazy { TextClassification.scoreFunction(readConfig(bundle)) }
 
     private fun tokenizerSetting(key: String): String? = try {
         (Json.parse(Bundle.readUtf8(bundle.resolve(bundle.manifest.tokenizer))) as? Map<*, *>)?.get(key) as? String
@@ -186,8 +182,19 @@ public class MobileBertJa private constructor(
         if (task != t) throw TaskMismatchException(t, task)
     }
 
-    private fun labels(): List<String> =
-        bundle.labels ?: throw BundleException("bundle ${bundle.directory} has no labels.json; a ${task.id} bundle needs one", bundle.directory)
+    /**
+     * The bundle's labels for a model output of [scored] labels: a model scoring more labels than
+     * labels.json names is an unusable bundle (the Python pipelines' check), not LABEL_n names or
+     * an index error. (Open already refused a classification bundle without labels.)
+     */
+    private fun labels(scored: Int): List<String> {
+        val labels = requireLabels(bundle)
+        if (scored > labels.size) {
+            throw BundleException("the model scores $scored labels, labels.json names ${labels.size}",
+                bundle.manifest.labels?.let { bundle.resolve(it) } ?: bundle.directory)
+        }
+        return labels
+    }
 
     private fun tokenLogits(text: String, stride: Int?): Pair<Encoding, ModelOutput> {
         expect(Task.TOKEN_CLASSIFICATION)
@@ -212,8 +219,11 @@ public class MobileBertJa private constructor(
         /**
          * Opens the bundle in [bundleDir] (checking every file's sha256 unless [Options.verify] is
          * off), its tokenizer and the engine [Options.engine] selects. The caller closes the result.
+         * Everything a text needs besides the model is checked here, as the Python runtime's `load`:
+         * the manifest's keys, labels.json (token- and sequence-classification), config.json
+         * (sequence-classification), the tokenizer settings and the vocabulary.
          *
-         * @throws BundleException naming the missing, corrupt or unsupported file.
+         * @throws BundleException naming the missing, corrupt or unsupported file (or manifest key).
          * @throws MbjaException when the engine cannot start (e.g. LiteRT on the JVM).
          */
         @JvmStatic
@@ -221,8 +231,12 @@ public class MobileBertJa private constructor(
         @Throws(MbjaException::class)
         public fun open(bundleDir: Path, options: Options = Options()): MobileBertJa {
             val bundle = Bundle.open(bundleDir, options.verify)
+            // what the task needs besides the model, read now: an unusable bundle fails here, not at every text
+            if (bundle.task in LABELLED) requireLabels(bundle)
+            if (bundle.task == Task.SEQUENCE_CLASSIFICATION) readConfig(bundle)
+            val m = bundle.manifest
             val tokenizer = try {
-                Tokenizer.fromBundle(bundleDir)
+                Tokenizer.fromFiles(bundle.resolve(m.tokenizer), bundle.resolve(m.vocab), bundle.resolve(m.dictionary ?: "dictionary"))
             } catch (e: IOException) { // TokenizerException names the file
                 throw BundleException("cannot load the tokenizer of $bundleDir: ${e.message}", bundleDir, e)
             }
@@ -233,6 +247,24 @@ public class MobileBertJa private constructor(
                 throw e
             }
             return MobileBertJa(bundle, tokenizer, engine)
+        }
+
+        /** Tasks whose bundles need labels.json. */
+        private val LABELLED = setOf(Task.TOKEN_CLASSIFICATION, Task.SEQUENCE_CLASSIFICATION)
+
+        private fun requireLabels(bundle: Bundle): List<String> = bundle.labels
+            ?: throw BundleException("bundle ${bundle.directory} has no labels.json; a ${bundle.task.id} bundle needs one", bundle.directory)
+
+        /** The source checkpoint's config.json (a JSON object), empty when the bundle has none. */
+        private fun readConfig(bundle: Bundle): Map<*, *> {
+            val path = bundle.directory.resolve("config.json")
+            if (!Files.isRegularFile(path)) return emptyMap<String, Any>()
+            val config = try {
+                Json.parse(Bundle.readUtf8(path))
+            } catch (e: Json.JsonException) {
+                throw BundleException("corrupt config file $path: ${e.message}", path, e)
+            }
+            return config as? Map<*, *> ?: throw BundleException("$path is not a JSON object", path)
         }
 
         /** [open] for a [java.io.File] (Android's `filesDir`). */

@@ -106,6 +106,11 @@ public class Bundle private constructor(
             throw BundleException("cannot read $path: ${e.message}", path, e)
         }
 
+        /**
+         * labels.json as a list by id: a JSON object mapping exactly the ids 0..n-1 (decimal
+         * strings), n >= 1, to strings; anything else is refused naming the file (the Python
+         * runtime's `Bundle.id2label`).
+         */
         private fun readLabels(path: Path): List<String> {
             if (!Files.isRegularFile(path)) throw BundleException("bundle file missing: $path", path)
             val json = try {
@@ -114,12 +119,17 @@ public class Bundle private constructor(
                 throw BundleException("corrupt labels file $path: ${e.message}", path, e)
             }
             val map = json as? Map<*, *> ?: throw BundleException("$path is not a JSON object", path)
-            val byId = map.entries.associate { (k, v) ->
-                val id = (k as String).toIntOrNull() ?: throw BundleException("$path: label key '$k' is not an integer", path)
-                id to (v as? String ?: throw BundleException("$path: label $k is not a string", path))
+            val byId = HashMap<Int, String>()
+            for ((k, v) in map) {
+                val id = (k as String).takeIf { key -> key.isNotEmpty() && key.all { it in '0'..'9' } }?.toIntOrNull()
+                if (id == null || v !is String) break
+                byId[id] = v
             }
-            if (byId.keys != (0 until byId.size).toSet()) {
-                throw BundleException("$path: label ids must be 0..${byId.size - 1}", path)
+            if (map.isEmpty() || byId.size != map.size || byId.keys != (0 until map.size).toSet()) {
+                throw BundleException(
+                    "$path must map the ids 0..n-1 (decimal strings) to label names, as {\"0\": \"O\", \"1\": \"B-人名\"}",
+                    path,
+                )
             }
             return List(byId.size) { byId.getValue(it) }
         }

@@ -20,6 +20,31 @@ internal object Json {
         return v
     }
 
+    /** A JSON value as a bundle file spells it, for messages (cut short: a message, not a dump). */
+    fun show(value: Any?): String {
+        val sb = StringBuilder()
+        fun put(v: Any?) {
+            if (sb.length > 200) return
+            when (v) {
+                null -> sb.append("null")
+                is String -> sb.append('"').append(v.replace("\\", "\\\\").replace("\"", "\\\"")).append('"')
+                is Map<*, *> -> {
+                    sb.append('{')
+                    v.entries.forEachIndexed { i, (k, x) -> if (i > 0) sb.append(", "); put(k); sb.append(": "); put(x) }
+                    sb.append('}')
+                }
+                is List<*> -> {
+                    sb.append('[')
+                    v.forEachIndexed { i, x -> if (i > 0) sb.append(", "); put(x) }
+                    sb.append(']')
+                }
+                else -> sb.append(v)
+            }
+        }
+        put(value)
+        return if (sb.length > 200) sb.substring(0, 200) + "..." else sb.toString()
+    }
+
     class JsonException(message: String) : Exception(message)
 
     private class Parser(val s: String) {

@@ -29,9 +29,22 @@ public data class Manifest(
         const val FORMAT: String = "mbja-bundle"
         const val FILE_NAME: String = "manifest.json"
 
-        /** Parses and checks [text] (the content of [path]); every error names [path]. */
+        /** Optional manifest keys that name a file listed in `files` (`dictionary` names a directory). */
+        private val FILE_KEYS = listOf("tokenizer", "vocab", "labels")
+        private val SHA256 = Regex("[0-9a-fA-F]{64}")
+
+        /**
+         * Parses and checks [text] (the content of [path]); every error names [path] and the key.
+         *
+         * The checks are the Python runtime's `check_manifest` (runtime_py/mbja_runtime/bundle.py,
+         * docs/bundle-format.md "What a reader requires"): a hand-edited or foreign manifest is an
+         * unusable bundle when it is opened, never a ClassCastException or a silently wrong result
+         * at the first text. Models of backends this SDK cannot run are checked no further than
+         * `backend` and `file`: a newer writer may add a backend, and engine selection skips it.
+         */
         fun parse(text: String, path: Path): Manifest {
             fun bad(msg: String): Nothing = throw BundleException("$path: $msg", path)
+            fun bad(key: String, want: String, value: Any?): Nothing = bad("$key must be $want, not ${Json.show(value)}")
             val root = try {
                 Json.parse(text)
             } catch (e: Json.JsonException) {
@@ -45,30 +58,53 @@ public data class Manifest(
                         "${Version.BUNDLE_FORMAT}); rebuild the bundle with a matching mbja-build",
                 )
             }
-            val taskId = root["task"] as? String ?: bad("'task' is missing")
+            val taskId = root["task"] as? String
+            if (taskId.isNullOrEmpty()) bad("'task'", "a task name", root["task"])
             val task = Task.fromId(taskId) ?: bad("unknown task '$taskId'")
+            val maxLength = root["max_length"]
+            if (maxLength !is Long || maxLength < 2) bad("'max_length'", "an int >= 2 ([CLS] and [SEP] included)", maxLength)
             val files = (root["files"] as? Map<*, *>)?.takeIf { it.isNotEmpty() } ?: bad("'files' is missing or empty")
             val entries = LinkedHashMap<String, FileEntry>()
-            for ((k, v) in files) {
+            for ((k, meta) in files) {
                 val name = k as String
                 checkRelative(name) ?: bad("file entry '$name' points outside the bundle")
-                val meta = v as? Map<*, *> ?: bad("file entry '$name' is not an object")
-                val sha = meta["sha256"] as? String ?: bad("file entry '$name' has no sha256")
-                val size = meta["size"] as? Long ?: bad("file entry '$name' has no size")
+                val sha = (meta as? Map<*, *>)?.get("sha256") as? String
+                val size = (meta as? Map<*, *>)?.get("size") as? Long
+                if (sha == null || !SHA256.matches(sha) || size == null || size < 0) {
+                    bad("files['$name']", """an object {"sha256": "<64 hex digits>", "size": <bytes>}""", meta)
+                }
                 entries[name] = FileEntry(sha.lowercase(), size)
             }
-            val models = (root["models"] as? List<*> ?: emptyList<Any?>()).map { m ->
-                val spec = m as? Map<*, *> ?: bad("'models' entries must be objects")
-                val file = spec["file"] as? String ?: bad("a model entry has no 'file'")
-                val sigs = (spec["signatures"] as? List<*>).orEmpty().map { s ->
-                    val sig = s as? Map<*, *> ?: bad("signatures of $file must be objects")
-                    Signature(
-                        sig["name"] as? String ?: bad("a signature of $file has no name"),
-                        (sig["length"] as? Long)?.toInt() ?: bad("a signature of $file has no length"),
-                    )
+            for (key in FILE_KEYS) {
+                if (key in root && root[key] !in entries) bad("'$key'", "the name of a file the manifest lists", root[key])
+            }
+            if ("dictionary" in root && (root["dictionary"] as? String).isNullOrEmpty()) {
+                bad("'dictionary'", "a directory name", root["dictionary"])
+            }
+            val modelList = if ("models" in root) root["models"] else emptyList<Any?>()
+            if (modelList !is List<*>) bad("'models'", "a list", modelList)
+            val models = modelList.mapIndexed { i, m ->
+                val where = "models[$i]"
+                val spec = m as? Map<*, *>
+                val backend = spec?.get("backend") as? String
+                if (spec == null || backend == null) bad(where, "an object with a \"backend\" name", m)
+                val file = spec["file"]
+                if (file !is String || file !in entries) bad("$where.file", "the name of a file the manifest lists", file)
+                val sigs = if (backend != "tflite") emptyList() else {
+                    val list = spec["signatures"]
+                    if (list !is List<*> || list.isEmpty()) bad("$where.signatures", "a non-empty list", list)
+                    list.mapIndexed { j, s ->
+                        val sig = s as? Map<*, *>
+                        val name = sig?.get("name") as? String
+                        val length = sig?.get("length") as? Long
+                        if (name == null || length == null || length < 2) {
+                            bad("$where.signatures[$j]", "an object with a \"name\" and an int \"length\" >= 2", s)
+                        }
+                        Signature(name, clamp(length))
+                    }
                 }
                 ModelSpec(
-                    backend = spec["backend"] as? String ?: bad("model $file has no 'backend'"),
+                    backend = backend,
                     file = file,
                     precision = spec["precision"] as? String ?: "fp32",
                     output = outputName(spec["outputs"])
@@ -80,7 +116,7 @@ public data class Manifest(
             return Manifest(
                 formatVersion = Version.BUNDLE_FORMAT,
                 task = task,
-                maxLength = (root["max_length"] as? Long)?.toInt() ?: bad("'max_length' is missing"),
+                maxLength = clamp(maxLength),
                 buckets = (root["buckets"] as? List<*>).orEmpty().map { (it as? Long)?.toInt() ?: bad("buckets must be integers") },
                 quantize = root["quantize"] as? String,
                 vocab = root["vocab"] as? String ?: "vocab.txt",
@@ -91,6 +127,9 @@ public data class Manifest(
                 files = entries,
             )
         }
+
+        /** A token count of the manifest as an Int (a larger one limits nothing an Int could not). */
+        private fun clamp(n: Long): Int = minOf(n, Int.MAX_VALUE.toLong()).toInt()
 
         private fun outputName(outputs: Any?): String? =
             ((outputs as? List<*>)?.firstOrNull() as? Map<*, *>)?.get("name") as? String

@@ -1,5 +1,6 @@
 package io.mbja.tasks
 
+import io.mbja.BundleException
 import io.mbja.MbjaException
 import io.mbja.engine.ModelOutput
 import io.mbja.tokenizer.Span
@@ -41,7 +42,7 @@ internal object TokenClassification {
             for ((k, u) in units.withIndex()) {
                 val p = when (aggregation) {
                     Aggregation.FIRST -> probs[u[0]]
-                    Aggregation.AVERAGE -> DoubleArray(labels.size) { c -> u.sumOf { probs[it][c] } / u.size }
+                    Aggregation.AVERAGE -> DoubleArray(logits.cols) { c -> u.sumOf { probs[it][c] } / u.size }
                     else -> probs[u[argmax(DoubleArray(u.size) { probs[u[it]].max() })]]
                 }
                 unitLabels[k] = argmax(p)
@@ -77,11 +78,12 @@ internal object TokenClassification {
         return out
     }
 
+    /** A model scoring fewer labels than labels.json names is fine (as in Python); more is an unusable bundle. */
     private fun checkShape(logits: ModelOutput, tokens: Int, labels: Int) {
         if (logits.pooled || logits.rows != tokens) {
             throw MbjaException("logits cover ${logits.rows} tokens, the encoding has $tokens")
         }
-        if (logits.cols != labels) throw MbjaException("the model gives ${logits.cols} labels, labels.json has $labels")
+        if (logits.cols > labels) throw BundleException("the model scores ${logits.cols} labels, labels.json names $labels")
     }
 
     /** Token indices of each word (a token and its `##` continuations); special tokens excluded. */

@@ -196,10 +196,14 @@ public class Tokenizer private constructor(
         @JvmOverloads
         public fun fromBundle(bundleDir: Path, verifyChecksums: Boolean = false): Tokenizer {
             if (!java.nio.file.Files.isDirectory(bundleDir)) throw TokenizerException("bundle directory not found: $bundleDir")
-            val settingsFile = bundleDir.resolve("tokenizer.json")
+            return fromFiles(bundleDir.resolve("tokenizer.json"), bundleDir.resolve("vocab.txt"), bundleDir.resolve("dictionary"), verifyChecksums)
+        }
+
+        /** [fromBundle] with the files a manifest names (`tokenizer`, `vocab`, `dictionary`). */
+        internal fun fromFiles(settingsFile: Path, vocabFile: Path, dictionaryDir: Path, verifyChecksums: Boolean = false): Tokenizer {
             val settings = TokenizerSettings.read(settingsFile)
-            val vocab = TokenizerSettings.readVocab(bundleDir.resolve("vocab.txt"))
-            val dictionary = Dictionary.open(bundleDir.resolve("dictionary"), verifyChecksums)
+            val vocab = TokenizerSettings.readVocab(vocabFile)
+            val dictionary = Dictionary.open(dictionaryDir, verifyChecksums)
             return Tokenizer(dictionary, settings, vocab, settingsFile)
         }
     }

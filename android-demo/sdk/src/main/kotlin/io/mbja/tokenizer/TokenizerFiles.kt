@@ -45,7 +45,33 @@ internal class TokenizerSettings(val values: Map<String, Any?>) {
                     throw TokenizerException("$file: tokenizer setting $k=${values[k]} is not supported (only $want)")
                 }
             }
+            checkTypes(values, file)
             return TokenizerSettings(values)
+        }
+
+        private val SPECIAL_KEYS = listOf("unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+
+        /**
+         * The settings' types, as the Python runtime's `Tokenizer.__init__` checks them: special
+         * tokens are non-empty strings, `max_input_chars_per_word` a positive integer,
+         * `model_max_length` a positive number or null (transformers writes 1e30 for "no limit").
+         */
+        private fun checkTypes(values: Map<String, Any?>, file: Path) {
+            fun show(v: Any?) = io.mbja.bundle.Json.show(v)
+            for (k in SPECIAL_KEYS) {
+                val v = values[k]
+                if (v !is String || v.isEmpty()) {
+                    throw TokenizerException("$file: tokenizer setting $k must be a token (a non-empty string), not ${show(v)}")
+                }
+            }
+            val chars = values["max_input_chars_per_word"]
+            if (chars !is Long || chars < 1) {
+                throw TokenizerException("$file: tokenizer setting max_input_chars_per_word must be a positive integer, not ${show(chars)}")
+            }
+            val mml = values["model_max_length"]
+            if (mml != null && !(mml is Long && mml >= 1) && !(mml is Double && mml >= 1.0)) {
+                throw TokenizerException("$file: tokenizer setting model_max_length must be a positive number or null, not ${show(mml)}")
+            }
         }
 
         /** The SDK's one JSON reader ([io.mbja.bundle.Json]), its errors as [TokenizerException]s naming [source]. */
@@ -75,6 +101,7 @@ internal class TokenizerSettings(val values: Map<String, Any?>) {
                 vocab[text.substring(i, j)] = id++
                 i = if (j < text.length && text[j] == '\r' && j + 1 < text.length && text[j + 1] == '\n') j + 2 else j + 1
             }
+            if (vocab.isEmpty()) throw TokenizerException("$file: the vocabulary is empty")
             return vocab
         }
 

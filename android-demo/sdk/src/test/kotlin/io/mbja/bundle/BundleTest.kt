@@ -29,9 +29,11 @@ internal object FakeBundle {
         names: Map<String, String> = files.keys.associateWith { it },
     ): String {
         val entries = files.entries.joinToString(",") { (k, v) -> """"${names[k]}": {"sha256": "${sha(v)}", "size": ${v.size}}""" }
+        // a manifest names only files it lists (labels.json, vocab.txt, tokenizer.json where present)
+        val named = listOf("labels" to "labels.json", "vocab" to "vocab.txt", "tokenizer" to "tokenizer.json")
+            .filter { it.second in files }.joinToString("") { (k, f) -> """"$k": "${names[f]}", """ }
         return """{"format": "mbja-bundle", "format_version": $version, "task": "token-classification",
-            "max_length": 512, "buckets": [32, 64], "labels": "labels.json", "vocab": "vocab.txt",
-            "tokenizer": "tokenizer.json", "models": [{"backend": "onnx", "file": "model.onnx", "precision": "fp32",
+            "max_length": 512, "buckets": [32, 64], $named"models": [{"backend": "onnx", "file": "model.onnx", "precision": "fp32",
             "outputs": [{"name": "logits"}]}], "files": {$entries}}"""
     }
 
@@ -138,7 +140,7 @@ class BundleTest {
     fun refusesBadLabels() {
         val files = FakeBundle.files + ("labels.json" to """{"0": "O", "2": "B-X"}""".toByteArray())
         FakeBundle.write(tmp, FakeBundle.manifest(files), files)
-        assertTrue(refused(tmp).message!!.contains("label ids"))
+        assertTrue(refused(tmp).message!!.contains("labels.json must map the ids 0..n-1"))
     }
 
     @Test
