@@ -40,6 +40,10 @@ MANIFEST_CASES = {
     "vocab a list": (lambda m: m.update(vocab=[]), "'vocab'"),                     # unhashable: no TypeError
     "a model file a list": (lambda m: m["models"][0].update(file=["model.onnx"]), "models[0].file"),
     "dictionary an int": (lambda m: m.update(dictionary=5), "'dictionary'"),
+    # outside the bundle: its files would escape the sha256 check (Kotlin and TypeScript refused it)
+    "dictionary outside the bundle": (lambda m: m.update(dictionary="../dictionary"), "'dictionary'"),
+    "a file name with an empty part": (lambda m: m["files"].update({"a//b": m["files"]["vocab.txt"]}),
+                                       "'a//b' points outside the bundle"),
 }
 
 FILE_CASES = {          # file -> new content, rehashed into the manifest so the sha256 check passes
@@ -108,6 +112,22 @@ def test_the_untouched_copy_loads_and_agrees(tiny_task_bundle, tmp_path):
             "東京に住む", top_k=None) == want
         assert mbja_runtime.load(_copy(source, tmp_path / f"no-outputs-{backend}", drop_outputs), backend=backend)(
             "東京に住む", top_k=None) == want
+
+
+def test_odd_but_valid_settings_load_as_the_other_runtimes_read_them(tiny_task_bundle, tmp_path):
+    """config.json's id2label not an object: softmax, as Kotlin and TypeScript decide (it was a
+    TypeError); model_max_length 1e400 (inf to Python's json) means no limit (it was an OverflowError)."""
+    source = tiny_task_bundle("sequence-classification")
+    want = mbja_runtime.load(source, backend="onnx")("東京に住む", top_k=None)
+    config = json.loads((source / "config.json").read_text(encoding="utf-8"))
+    settings = json.loads((source / "tokenizer.json").read_text(encoding="utf-8"))
+    odd = _copy(source, tmp_path / "odd", files={
+        "config.json": json.dumps({**config, "id2label": 5}),
+        "tokenizer.json": json.dumps(settings).replace(f'"model_max_length": {settings["model_max_length"]}',
+                                                       '"model_max_length": 1e400')})
+    m = mbja_runtime.load(odd, backend="onnx")
+    assert m.tokenizer.model_max_length is None and m.score_function == "softmax"
+    assert m("東京に住む", top_k=None) == want
 
 
 def test_labels_json_naming_fewer_labels_than_the_model_scores(tiny_task_bundle, tmp_path, capsys):

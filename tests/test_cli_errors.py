@@ -167,10 +167,27 @@ def test_outlier_twin_of_a_non_mobilebert_is_a_usage_error(tmp_path, tiny_checkp
     assert not (tmp_path / "twin").exists()
 
 
-def test_a_task_whose_head_the_checkpoint_lacks_is_refused(tmp_path, tiny_checkpoint):
+@pytest.mark.parametrize("trained,asked,missing", [("sequence-classification", "fill-mask", "cls.predictions"),
+                                                    ("token-classification", "sequence-classification", "pooler")])
+def test_a_task_whose_head_the_checkpoint_lacks_is_refused(tmp_path, tiny_checkpoint, trained, asked, missing):
     """--task fill-mask on a sequence-classification checkpoint: transformers would fill the MLM head
-    at random (a log line the build hides) and verify would pass, PyTorch having the same noise."""
-    proc = run_cli("--model", str(tiny_checkpoint("mobilebert", "sequence-classification")), "--task", "fill-mask",
+    at random (a log line the build hides) and verify would pass, PyTorch having the same noise.
+    A NER checkpoint has no pooler, which sequence classification reads (its classifier loads)."""
+    proc = run_cli("--model", str(tiny_checkpoint("mobilebert", trained)), "--task", asked,
                    "--out", str(tmp_path / "b"))
-    assert_one_line_error(proc, 2, "cls.predictions", "at random", "--task sequence-classification")
+    assert_one_line_error(proc, 2, missing, "at random", f"--task {trained}")
     assert not (tmp_path / "b").exists()
+
+
+def test_checkpoint_labels_must_be_the_ids_0_to_n_minus_1(tmp_path, tiny_checkpoint):
+    """Every runtime reads a label by its output index (and now refuses other labels.json files):
+    the build says so about the checkpoint instead of writing a bundle no runtime opens."""
+    import shutil
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint("mobilebert", "token-classification"), ckpt)
+    config = json.loads((ckpt / "config.json").read_text())
+    config["id2label"] = {str(2 * i): v for i, v in enumerate(config["id2label"].values())}
+    config["label2id"] = {v: int(k) for k, v in config["id2label"].items()}
+    (ckpt / "config.json").write_text(json.dumps(config))
+    assert_one_line_error(run_cli("--model", str(ckpt), "--out", str(tmp_path / "b")), 2, "id2label", "0..n-1")

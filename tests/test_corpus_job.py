@@ -249,9 +249,9 @@ def test_outputs_are_never_silently_replaced(tiny_bundle, test_sentences, tmp_pa
     with pytest.raises(MbjaError, match="not a readable job state"):
         Journal(out, {})
     (tmp_path / "out.jsonl.partial").write_bytes(b"")
-    for bad in ({"done_lines": -5}, {"output_bytes": -1}, {"errors": 9}, {"done_lines": True}):
-        state = {"format": 1, "settings": {}, "done_lines": 4, "output_bytes": 0, "errors": 0,
-                 "input_sha256": "0" * 64, **bad}
+    for bad in ({"done_lines": -5}, {"output_bytes": -1}, {"errors": 9}, {"done_lines": True}, None):
+        state = [] if bad is None else {"format": 1, "settings": {}, "done_lines": 4, "output_bytes": 0, "errors": 0,
+                                        "input_sha256": "0" * 64, **bad}
         (tmp_path / "out.jsonl.partial.json").write_text(json.dumps(state))
         with pytest.raises(MbjaError, match="not a readable job state"):
             Journal(out, {})

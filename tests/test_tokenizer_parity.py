@@ -235,6 +235,7 @@ def test_split_on_whitespace_agrees_with_str_split():
 
 
 def test_from_bundle_and_from_files(tmp_path, dictionary_dir, tok):
+    import hashlib
     import json
     import shutil
 
@@ -247,8 +248,11 @@ def test_from_bundle_and_from_files(tmp_path, dictionary_dir, tok):
         "do_lower_case": False, "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
         "mask_token": "[MASK]", "max_input_chars_per_word": 100, "model_max_length": 512, "vocab": "vocab.txt"}))
     (b / "dictionary").symlink_to(dictionary_dir, target_is_directory=True)
+    vocab = (b / "vocab.txt").read_bytes()
     (b / "manifest.json").write_text(json.dumps({"format": "mbja-bundle", "format_version": 1,
-                                                 "files": {"vocab.txt": {"sha256": "0", "size": 0}}}))
+                                                 "task": "token-classification", "max_length": 512,
+                                                 "files": {"vocab.txt": {"sha256": hashlib.sha256(vocab).hexdigest(),
+                                                                         "size": len(vocab)}}}))
     text = "東京[MASK]都に住む。"
     assert Tokenizer.from_bundle(b).encode(text) == tok.encode(text)
     with pytest.raises(BundleError, match="vocab.txt"):

@@ -114,7 +114,7 @@ def check_manifest(manifest: dict, path: Path | str = MANIFEST) -> None:
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{path}: 'files' is missing or empty")
     for name, meta in files.items():
-        if Path(name).is_absolute() or ".." in Path(name).parts or not name:
+        if not is_safe_relative(name):
             raise BundleError(f"{path}: file entry {name!r} points outside the bundle")
         if (not isinstance(meta, dict) or not is_int(meta.get("size")) or meta["size"] < 0
                 or not isinstance(meta.get("sha256"), str) or not _SHA256.fullmatch(meta["sha256"])):
@@ -122,8 +122,9 @@ def check_manifest(manifest: dict, path: Path | str = MANIFEST) -> None:
     for key in FILE_KEYS:
         if key in manifest and not (isinstance(manifest[key], str) and manifest[key] in files):
             raise bad(f"{key!r}", "the name of a file the manifest lists", manifest[key])
-    if "dictionary" in manifest and (not isinstance(manifest["dictionary"], str) or not manifest["dictionary"]):
-        raise bad("'dictionary'", "a directory name", manifest["dictionary"])
+    if "dictionary" in manifest and not (isinstance(manifest["dictionary"], str)
+                                         and is_safe_relative(manifest["dictionary"])):
+        raise bad("'dictionary'", "a directory name inside the bundle", manifest["dictionary"])
     models = manifest.get("models", [])
     if not isinstance(models, list):
         raise bad("'models'", "a list", models)
@@ -141,6 +142,14 @@ def check_manifest(manifest: dict, path: Path | str = MANIFEST) -> None:
                 if (not isinstance(sig, dict) or not isinstance(sig.get("name"), str)
                         or not is_int(sig.get("length")) or sig["length"] < 2):
                     raise bad(f"{where}.signatures[{j}]", 'an object with a "name" and an int "length" >= 2', sig)
+
+
+def is_safe_relative(name: str) -> bool:
+    """A relative POSIX path inside the bundle: not absolute, no drive letter, no empty part, no
+    ``..``, no NUL (the Kotlin and TypeScript readers' rule)."""
+    if not name or name[0] in "/\\" or "\0" in name or re.match(r"[A-Za-z]:", name):
+        return False
+    return all(part not in ("", "..") for part in re.split(r"[/\\]", name))
 
 
 def output_name(spec: dict) -> str | None:

@@ -41,7 +41,11 @@ class Checkpoint:
     @property
     def id2label(self) -> dict[int, str] | None:
         if self.task.name in ("token-classification", "sequence-classification"):
-            return {int(k): v for k, v in self.config.id2label.items()}
+            labels = {int(k): v for k, v in self.config.id2label.items()}
+            if sorted(labels) != list(range(len(labels))):
+                raise UsageError(f"config.json's id2label must name the ids 0..n-1, not {sorted(labels)[:10]}: "
+                                 "every runtime reads labels by output index")
+            return labels
         return None
 
 
@@ -185,13 +189,14 @@ def _check_head(task, config, missing, warnings: list[str]) -> None:
     """Refuse a checkpoint that lacks weights of the exported graph (``--task fill-mask`` on a NER
     checkpoint): transformers fills them at random with a log line the build hides, verify cannot
     see it (PyTorch has the same random head), and the bundle would output noise. The pooler is
-    exempt: no task exports it. A head that loads but was trained for another task is a warning."""
+    exempt except for sequence-classification, the one head that reads it. A head that loads but
+    was trained for another task is a warning."""
     try:
         trained_for = task_from_architectures(config.architectures).name
     except UsageError:
         trained_for = None
     arch = ", ".join(config.architectures or []) or "no architectures"
-    random = sorted(k for k in missing if "pooler." not in k)
+    random = sorted(k for k in missing if "pooler." not in k or task.name == "sequence-classification")
     if random:
         hint = f"; build it with --task {trained_for}" if trained_for and trained_for != task.name else ""
         raise UsageError(f"the checkpoint ({arch}) has no weights for {len(random)} tensor(s) of a {task.name} "

@@ -87,6 +87,8 @@ class Journal:
             return None
         try:
             state = json.loads(self.state_path.read_text(encoding="utf-8"))
+            if not isinstance(state, dict):
+                raise ValueError(f"a JSON {type(state).__name__}, not an object")
             if state.get("format") != STATE_FORMAT:
                 raise ValueError(f"format {state.get('format')!r}")
             for key, kind in (("settings", dict), ("done_lines", int), ("output_bytes", int), ("errors", int),

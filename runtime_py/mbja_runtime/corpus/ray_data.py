@@ -39,7 +39,7 @@ class BundlePredictor:
         self.task = self.pipe.task
         self.key = records.RESULT_KEYS[self.task]
         self.text_column, self.batch_size, self.options = text_column, batch_size, options
-        self.pipe.process([], batch_size, **options)    # a bad option fails the actor at once
+        self.pipe.check_options(batch_size, **options)    # a bad option fails the actor at once
 
     def __call__(self, batch: dict) -> dict:
         texts = [t if isinstance(t, str) else t.decode("utf-8", "surrogateescape") if isinstance(t, bytes) else t

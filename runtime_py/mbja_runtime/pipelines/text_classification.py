@@ -17,7 +17,8 @@ from .base import Pipeline, check_positive, softmax
 def score_function(config: dict) -> str:
     if config.get("problem_type") == "multi_label_classification" or config.get("num_labels") == 1:
         return "sigmoid"
-    if len(config.get("id2label") or {}) == 1:
+    id2label = config.get("id2label")
+    if isinstance(id2label, dict) and len(id2label) == 1:      # (the Kotlin and TypeScript rule too)
         return "sigmoid"
     return "softmax"
 

@@ -83,7 +83,7 @@ class Tokenizer:
         self.cls_id, self.sep_id, self.pad_id = self.vocab[self.cls_token], self.vocab[self.sep_token], \
             self.vocab[self.pad_token]
         mml = s.get("model_max_length")
-        self.model_max_length = int(mml) if mml is not None and int(mml) < 10**12 else None
+        self.model_max_length = int(mml) if mml is not None and mml < 10**12 else None   # 1e30, inf: no limit
         self.segmenter = Segmenter(dictionary, engine)
         self.wordpiece = WordPiece(self.vocab, self.unk_token, int(s["max_input_chars_per_word"]))
 

@@ -117,7 +117,8 @@ public data class Manifest(
                 formatVersion = Version.BUNDLE_FORMAT,
                 task = task,
                 maxLength = clamp(maxLength),
-                buckets = (root["buckets"] as? List<*>).orEmpty().map { (it as? Long)?.toInt() ?: bad("buckets must be integers") },
+                // informational (the signatures are the real buckets): read, never a reason to refuse
+                buckets = (root["buckets"] as? List<*>).orEmpty().mapNotNull { (it as? Long)?.toInt() },
                 quantize = root["quantize"] as? String,
                 vocab = root["vocab"] as? String ?: "vocab.txt",
                 tokenizer = root["tokenizer"] as? String ?: "tokenizer.json",
