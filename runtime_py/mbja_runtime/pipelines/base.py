@@ -33,6 +33,17 @@ def check_positive(name: str, value, none_ok: bool = True) -> None:
         raise MbjaError(f"{name} must be a positive int{' or None' if none_ok else ''}, not {value!r}")
 
 
+def _or_error(step):
+    """``step()``, or the MbjaError it raised for its one text; a BundleError (the bundle cannot
+    serve any text) propagates instead of becoming every text's error."""
+    try:
+        return step()
+    except BundleError:
+        raise
+    except MbjaError as e:
+        return e
+
+
 def _check_batch_size(batch_size) -> None:
     check_positive("batch_size", batch_size)
 
@@ -138,39 +149,19 @@ class Pipeline:
         ``BundleError`` (the bundle cannot serve any text) raises rather than fail every line."""
         _check_batch_size(batch_size)
         pre, fwd, post = self._split(options)
-        out: list = [None] * len(texts)
-        prepared = {}
-        for i, t in enumerate(texts):
-            try:
-                prepared[i] = self.preprocess(self._text(t), **pre)
-            except BundleError:                # the bundle is unusable: no text can succeed
-                raise
-            except MbjaError as e:
-                out[i] = e
-        order = list(prepared)
+        out: list = [_or_error(lambda t=t: self.preprocess(self._text(t), **pre)) for t in texts]
+        order = [i for i, x in enumerate(out) if not isinstance(x, MbjaError)]
         try:
             if batch_size and batch_size > 1:
-                forwarded = self.forward_batch([prepared[i] for i in order], batch_size, **fwd)
+                forwarded = self.forward_batch([out[i] for i in order], batch_size, **fwd)
             else:
-                forwarded = [self.forward(prepared[i], **fwd) for i in order]
+                forwarded = [self.forward(out[i], **fwd) for i in order]
         except BundleError:
             raise
         except MbjaError:                      # find the text that failed; the others still run
-            forwarded = []
-            for i in order:
-                try:
-                    forwarded.append(self.forward(prepared[i], **fwd))
-                except BundleError:
-                    raise
-                except MbjaError as e:
-                    forwarded.append(e)
+            forwarded = [_or_error(lambda i=i: self.forward(out[i], **fwd)) for i in order]
         for i, f in zip(order, forwarded):
-            try:
-                out[i] = f if isinstance(f, MbjaError) else self.postprocess(f, **post)
-            except BundleError:
-                raise
-            except MbjaError as e:
-                out[i] = e
+            out[i] = f if isinstance(f, MbjaError) else _or_error(lambda f=f: self.postprocess(f, **post))
         return out
 
     @staticmethod

@@ -24,7 +24,7 @@ from ..iob import decode_iob2
 from ..results import Entity, TokenTag
 from ..tokenize import Encoding
 from .base import Pipeline, softmax
-from .windows import windowed
+from .windows import check_stride, windowed
 
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
 #: Overlap between neighbouring windows, in tokens (capped at half a window for short models).
@@ -133,10 +133,8 @@ class TokenClassificationPipeline(Pipeline):
         aggregation = options.get("aggregation")
         if "aggregation" in options and aggregation not in AGGREGATIONS:     # (the default is valid)
             raise MbjaError(f"unknown aggregation {aggregation!r}; choose one of: {', '.join(AGGREGATIONS)}")
-        stride, size = options.get("stride"), self.max_length - 2
-        if stride is not None and (isinstance(stride, bool) or not isinstance(stride, int) or not 0 <= stride < size):
-            raise MbjaError(f"stride must be an int from 0 to {size - 1} (the windows' {size} content tokens "
-                            f"minus one), not {stride!r}")
+        if options.get("stride") is not None:
+            check_stride(options["stride"], self.max_length - 2)
         ignore = options.get("ignore_labels", ())
         if isinstance(ignore, str) or not isinstance(ignore, (list, tuple, set, frozenset)) \
                 or not all(isinstance(x, str) for x in ignore):

@@ -11,13 +11,20 @@ import numpy as np
 from ..errors import MbjaError
 
 
+def check_stride(stride, size: int) -> None:
+    """Refuse an overlap that windows of ``size`` content tokens cannot have (the pipeline checks
+    the caller's option with it before any text, ``window_starts`` before it cuts)."""
+    if isinstance(stride, bool) or not isinstance(stride, int) or not 0 <= stride < size:
+        raise MbjaError(f"stride must be an int from 0 to {size - 1} (the windows' {size} content tokens "
+                        f"minus one), not {stride!r}")
+
+
 def window_starts(n: int, size: int, stride: int) -> list[int]:
     """Starts of windows of ``size`` tokens covering ``n`` tokens, neighbours overlapping by
     ``stride`` tokens (at least); the last window ends at ``n``, so every window is full."""
     if size < 1:
         raise MbjaError("the model takes no content tokens (max length < 3)")
-    if not 0 <= stride < size:
-        raise MbjaError(f"stride must be >= 0 and < the window's {size} content tokens, not {stride}")
+    check_stride(stride, size)
     if n <= size:
         return [0]
     step = size - stride
