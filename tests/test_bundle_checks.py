@@ -63,7 +63,10 @@ def _copy(src, dst, edit=None, files=None):
     shutil.copytree(src, dst)
     manifest = json.loads((dst / "manifest.json").read_text(encoding="utf-8"))
     for name, content in (files or {}).items():
-        (dst / name).write_text(content, encoding="utf-8")
+        if isinstance(content, bytes):
+            (dst / name).write_bytes(content)
+        else:
+            (dst / name).write_text(content, encoding="utf-8")
         data = (dst / name).read_bytes()
         manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
     if edit:
@@ -130,17 +133,52 @@ def test_odd_but_valid_settings_load_as_the_other_runtimes_read_them(tiny_task_b
     assert m("東京に住む", top_k=None) == want
 
 
-def test_labels_json_naming_fewer_labels_than_the_model_scores(tiny_task_bundle, tmp_path, capsys):
-    """Ids 0..n-1, well formed, but fewer than the model's outputs: known only once the model has
-    run, then an unusable bundle (exit 2), not LABEL_n names mixed in with the real ones."""
-    bundle = _copy(tiny_task_bundle("sequence-classification"), tmp_path / "b", files={"labels.json": '{"0": "A"}'})
-    m = mbja_runtime.load(bundle)
-    with pytest.raises(BundleError, match="scores 5 labels, labels.json names 1"):
-        m("東京")
+COMMANDS = {"sequence-classification": "classify", "token-classification": "ner"}
+
+
+@pytest.mark.parametrize("backend", ["onnx", "tflite"])
+@pytest.mark.parametrize("task", COMMANDS)
+def test_labels_json_naming_fewer_labels_than_the_model_scores(tiny_task_bundle, tmp_path, capsys, task, backend):
+    """Ids 0..n-1, well formed, but fewer than the model's outputs: an unusable bundle when it is
+    opened (ONNX declares its output's width, TFLite's shapes are static), exit 2, not LABEL_n
+    names mixed in with the real ones (nor, before, a failure at the first text)."""
+    bundle = _copy(tiny_task_bundle(task), tmp_path / "b", files={"labels.json": '{"0": "A"}'})
+    with pytest.raises(BundleError, match=r"the model scores \d+ labels, labels.json names 1$"):
+        mbja_runtime.load(bundle, backend=backend)
     capsys.readouterr()
-    assert main(["classify", "--bundle", str(bundle), "東京", "大阪"]) == 2
+    assert main([COMMANDS[task], "--bundle", str(bundle), "--backend", backend, "東京", "大阪"]) == 2
     captured = capsys.readouterr()
-    assert captured.out == "" and "scores 5 labels" in captured.err
+    assert captured.out == "" and captured.err.count("\n") == 1 and "labels.json names 1" in captured.err
+
+
+@pytest.mark.parametrize("task", COMMANDS)
+def test_a_model_that_does_not_declare_its_width_is_checked_on_its_first_output(tiny_task_bundle, tmp_path,
+                                                                                monkeypatch, task):
+    """A model whose output width is unknown until it runs (an ONNX graph whose last axis shape
+    inference cannot resolve, made so here): the first text fails as an unusable bundle."""
+    from mbja_runtime import opened
+
+    chosen = opened.choose_backend
+
+    def undeclared(*args, **kwargs):
+        backend, why = chosen(*args, **kwargs)
+        backend.output_width = None
+        return backend, why
+
+    monkeypatch.setattr(opened, "choose_backend", undeclared)
+    bundle = _copy(tiny_task_bundle(task), tmp_path / "b", files={"labels.json": '{"0": "A"}'})
+    m = mbja_runtime.load(bundle, backend="onnx")
+    with pytest.raises(BundleError, match=r"the model scores \d+ labels, labels.json names 1$"):
+        m("東京")
+
+
+def test_the_backends_know_the_output_width_at_open(tiny_task_bundle):
+    for task in COMMANDS:
+        source = tiny_task_bundle(task)
+        labels = len(json.loads((source / "labels.json").read_text(encoding="utf-8")))
+        for backend in ("onnx", "tflite"):
+            m = mbja_runtime.load(source, backend=backend)
+            assert m.backend.output_width == labels == m.logits("東京").shape[-1], (task, backend)
 
 
 def test_a_bundle_path_of_the_wrong_type_is_an_mbja_error():

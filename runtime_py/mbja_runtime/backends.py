@@ -16,11 +16,15 @@ import numpy as np
 
 from .bundle import output_name
 from .errors import BundleError, MbjaError
+from .threads import check_threads
 
 
 class Backend:
     name: str
     precision: str
+    #: The output's last axis (labels, vocabulary or hidden size) where the model declares it at
+    #: open, else None (known only after a run).
+    output_width: int | None = None
 
     def run(self, input_ids, attention_mask=None, token_type_ids=None) -> np.ndarray:
         """Output for one sequence: (seq, dim) for token-level outputs, (dim,) for pooled ones."""
@@ -76,6 +80,9 @@ class OnnxBackend(Backend):
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.precision = spec.get("precision", "fp32")
         self.output = output_name(spec) or self.session.get_outputs()[0].name
+        shape = next((o.shape for o in self.session.get_outputs() if o.name == self.output), None)
+        width = shape[-1] if shape else None
+        self.output_width = width if isinstance(width, int) and width > 0 else None
 
     def run(self, input_ids, attention_mask=None, token_type_ids=None) -> np.ndarray:
         ids, mask, types = self._inputs(input_ids, attention_mask, token_type_ids)
@@ -121,7 +128,9 @@ class TFLiteBackend(Backend):
         # Calls are serialised, as the Kotlin runtime does; for parallel throughput open one
         # backend per thread.
         self._lock = threading.Lock()
-        self.run(np.full(2, 5))     # the smallest bucket runs now: a model that cannot run fails at open
+        # The smallest bucket runs now: a model that cannot run fails at open, and its output's
+        # width is known (static shapes).
+        self.output_width = int(self.run(np.full(2, 5)).shape[-1])
 
     @property
     def max_length(self) -> int:
@@ -166,19 +175,6 @@ PROBE_RUNS = 5
 #: Set to a backend name or to "first" to override "auto" without touching code (e.g. a server
 #: whose CPU is known, or a test that must not time).
 ENV = "MBJA_BACKEND"
-
-
-#: Most intra-op threads a caller may ask for: each is an OS thread with its own buffers, and a
-#: typo such as 100000 once grew one process past 10,000 threads and 16 GB before anything ran.
-MAX_THREADS = 256
-
-
-def check_threads(num_threads) -> None:
-    """Refuse a thread count no engine should be given (None: the engine's default)."""
-    if num_threads is None:
-        return
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or not 1 <= num_threads <= MAX_THREADS:
-        raise MbjaError(f"threads must be an int from 1 to {MAX_THREADS}, not {num_threads!r}")
 
 
 def choose_backend(bundle_dir: str | Path, manifest: dict, backend: str | None = None,

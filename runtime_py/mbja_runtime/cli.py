@@ -17,6 +17,7 @@ from typing import Callable
 from .corpus.records import RESULT_KEYS, to_json
 from .errors import BundleError, MbjaError
 from .quiet import engine_notes_dropped
+from .threads import MAX_THREADS, check_threads
 
 EPILOG = """examples:
   mbja-run ner --bundle dist/demo 'レッドフォックス株式会社は東京都千代田区にある。'
@@ -84,7 +85,7 @@ def _backend_options(p: argparse.ArgumentParser) -> None:
                    help="model to run: auto = the bundle's fastest on this CPU, timed at load (default; "
                         "$MBJA_BACKEND overrides it), first = the first the manifest lists; "
                         "`mbja-run backend` shows the choice")
-    p.add_argument("--threads", type=int, metavar="N", help="inference threads, 1-256 (default: the backend's)")
+    p.add_argument("--threads", type=int, metavar="N", help=f"inference threads, 1-{MAX_THREADS} (default: the backend's)")
 
 
 def _corpus_options(p: argparse.ArgumentParser) -> None:
@@ -174,7 +175,6 @@ def _emit(obj: dict) -> None:
 
 def _run_task(args) -> int:
     from .api import load
-    from .backends import check_threads
 
     cmd = TASK_COMMANDS[args.command]
     check_threads(args.threads)
@@ -230,7 +230,6 @@ def _run_corpus(args, cmd: TaskCommand, options: dict) -> int:
 
 
 def _backend(args) -> int:
-    from .backends import check_threads
     from .opened import Bundle
 
     check_threads(args.threads)

@@ -15,6 +15,9 @@ from .backends import Backend, choose_backend
 from .bundle import max_input_length, read_json_object, read_manifest
 from .errors import BundleError, MbjaError
 
+#: The tasks whose model scores labels.json's labels on its output's last axis.
+LABELLED_TASKS = frozenset({"token-classification", "sequence-classification"})
+
 
 class Bundle:
     """``Bundle(dir)``: manifest checked now, tokenizer and model opened on first use.
@@ -42,7 +45,14 @@ class Bundle:
 
     @cached_property
     def _chosen(self) -> tuple[Backend, dict]:
-        return choose_backend(self.path, self.manifest, self._backend_name, self._num_threads)
+        chosen = choose_backend(self.path, self.manifest, self._backend_name, self._num_threads)
+        if chosen[0].output_width is not None and self.task in LABELLED_TASKS:
+            try:                # where the model declares its width, a wrong one fails at open
+                self.check_scored(chosen[0].output_width)
+            except BundleError:
+                chosen[0].close()
+                raise
+        return chosen
 
     @property
     def backend(self) -> Backend:
@@ -66,6 +76,14 @@ class Bundle:
             raise BundleError(f"{path} must map the ids 0..n-1 (decimal strings) to label names, "
                               f"as {{\"0\": \"O\", \"1\": \"B-人名\"}}")
         return labels
+
+    def check_scored(self, scored: int) -> None:
+        """A model may score fewer labels than labels.json names (the rest are never chosen), not
+        more: those would have no name. Checked at open where the model declares its output's
+        width, else on the first output."""
+        labels = self.id2label
+        if labels is not None and scored > len(labels):
+            raise BundleError(f"the model scores {scored} labels, {self.manifest['labels']} names {len(labels)}")
 
     @cached_property
     def config(self) -> dict:

@@ -30,7 +30,7 @@ import { type EncodeOptions, type Encoding, Tokenizer } from './tokenizer/index.
 export { Bundle, type OpenBundleOptions } from './bundle/bundle.js';
 export { FORMAT_VERSION, TASKS, maxInputLength, type Manifest, type ModelSpec, type Task } from './bundle/manifest.js';
 export type { BundleCache, BundleFiles, BundleInput } from './bundle/sources.js';
-export type { Engine, EngineBackend, ModelOutput } from './engine/engine.js';
+export { MAX_THREADS, type Engine, type EngineBackend, type ModelOutput } from './engine/engine.js';
 export type { BackendChoice, EngineOptions } from './engine/select.js';
 export { BundleError, MbjaError, TaskMismatchError, TokenizerError } from './errors.js';
 export { AGGREGATIONS, type Aggregation, type EntityAggregation } from './tasks/token-classification.js';
@@ -93,6 +93,14 @@ export class MobileBertJa {
     checkTaskFiles(bundle);
     const tokenizer = loadTokenizer(bundle);
     const { engine, reason } = await openEngine(bundle, options);
+    try { // where the model declares its output width, a wrong label count fails here, not at every text
+      if (LABELLED_TASKS.includes(bundle.task) && engine.outputWidth !== null) {
+        checkLabelCount(engine.outputWidth, requireLabels(bundle).length, bundle.manifest.labels);
+      }
+    } catch (e) {
+      await engine.dispose();
+      throw e;
+    }
     return new MobileBertJa(bundle, tokenizer, engine, reason);
   }
 
@@ -190,7 +198,10 @@ export class MobileBertJa {
     if (this.task !== task) throw new TaskMismatchError(task, this.task);
   }
 
-  /** The labels, for a model output scoring `scored` of them: more than labels.json names is a BundleError. */
+  /**
+   * The labels, for a model output scoring `scored` of them: more than labels.json names is a
+   * BundleError (found at `open` already where the model declares its output width).
+   */
   private labels(scored: number): string[] {
     const labels = requireLabels(this.bundle);
     checkLabelCount(scored, labels.length, this.bundle.manifest.labels);

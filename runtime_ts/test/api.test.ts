@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundleDir, readJson, utf16Index } from './support.js';
 import {
-  AGGREGATIONS, type BundleFiles, type EngineBackend, type Entity, MbjaError, MobileBertJa, TaskMismatchError, type TokenTag,
+  AGGREGATIONS, type BundleFiles, type EngineBackend, type Entity, MAX_THREADS, MbjaError, MobileBertJa, TaskMismatchError, type TokenTag,
   TokenizerError,
 } from '../src/index.js';
 
@@ -104,6 +104,17 @@ test('wrong task, bad options and bad text are refused clearly', async () => {
   await assert.rejects(m.ner('東京', { aggregation: 'median' as 'max' }), /unknown aggregation 'median'/);
   await assert.rejects(m.ner('東京\uD800都'), TokenizerError);
   await assert.rejects(m.ner(42 as unknown as string), MbjaError);
+  // thread counts the Python and Kotlin runtimes refuse too, before any engine starts
+  for (const numThreads of [-1, 1.5, Number.NaN, MAX_THREADS + 1, 100000, '2' as unknown as number]) {
+    await assert.rejects(MobileBertJa.open(dir, { verify: false, numThreads }),
+      (e: unknown) => e instanceof MbjaError && e.message.includes(`from 0 (the engine's default) to ${MAX_THREADS}`), String(numThreads));
+  }
+  const threads = await MobileBertJa.open(dir, { verify: false, numThreads: 2 });    // control
+  try {
+    assert.deepEqual(await threads.ner('東京'), await m.ner('東京'));
+  } finally {
+    await threads.dispose();
+  }
 });
 
 test('after dispose a task call is an MbjaError', async () => {

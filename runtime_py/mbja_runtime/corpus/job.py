@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from ..backends import ENV, check_threads
+from ..backends import ENV
+from ..threads import check_threads
 from ..errors import MbjaError
 from ..quiet import engine_notes_dropped
 from . import records

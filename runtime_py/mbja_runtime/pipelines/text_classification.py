@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import BundleError, MbjaError
+from ..errors import MbjaError
 from ..results import Label
 from .base import Pipeline, check_positive, softmax
 
@@ -50,10 +50,8 @@ class TextClassificationPipeline(Pipeline):
         return {"text": text, "encoding": self.tokenizer.encode(text, pair, max_length=self.max_length)}
 
     def postprocess(self, outputs: dict, top_k: int | None = 1, function: str | None = None) -> list[Label]:
-        labels, width = self._labels(), outputs["logits"].shape[-1]
-        if width > len(labels):
-            raise BundleError(f"the model scores {width} labels, labels.json names {len(labels)}")
-        return decode_labels(outputs["logits"], labels, top_k, function or self.score_function)
+        self.bundle.check_scored(outputs["logits"].shape[-1])
+        return decode_labels(outputs["logits"], self._labels(), top_k, function or self.score_function)
 
     def _check_bundle(self) -> None:
         self._labels()

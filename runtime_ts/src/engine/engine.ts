@@ -5,9 +5,26 @@
  * is; whoever creates one disposes of it.
  */
 
+import { MbjaError } from '../errors.js';
+
 /** The engines this runtime drives. */
 export const ENGINE_BACKENDS = ['onnxruntime-node', 'onnxruntime-web'] as const;
 export type EngineBackend = (typeof ENGINE_BACKENDS)[number];
+
+/**
+ * Most intra-op threads one may ask for: each is an OS thread (or a WASM worker) with its own
+ * buffers, and a typo such as 100000 grew one process past 10,000 threads; the Python and Kotlin
+ * runtimes refuse the same.
+ */
+export const MAX_THREADS = 256;
+
+/** 0 or undefined: the engine's default; else an integer up to MAX_THREADS (Python's `check_threads`). */
+export function checkThreads(numThreads: number | undefined): void {
+  if (numThreads === undefined) return;
+  if (typeof numThreads !== 'number' || !Number.isInteger(numThreads) || numThreads < 0 || numThreads > MAX_THREADS) {
+    throw new MbjaError(`numThreads must be an integer from 0 (the engine's default) to ${MAX_THREADS}, not ${String(numThreads)}`);
+  }
+}
 
 /** A float32 model output, row-major, with its dimensions (e.g. `[batch, sequence, labels]`). */
 export interface ModelOutput {
@@ -22,6 +39,11 @@ export interface Engine {
   readonly file: string;
   /** `fp32`, `dynamic-int8`, ... from the manifest. */
   readonly precision: string;
+  /**
+   * The output's last axis (labels, vocabulary or hidden size) where the model declares it when
+   * its session opens (ONNX Runtime's shape inference fills it in), else null: only a run tells.
+   */
+  readonly outputWidth: number | null;
 
   /**
    * Runs `batch` sequences of `seq` tokens each; the three arrays are row-major `batch * seq`

@@ -30,6 +30,7 @@ export class OnnxEngine implements Engine {
     readonly backend: EngineBackend,
     readonly file: string,
     readonly precision: string,
+    readonly outputWidth: number | null,
     private readonly ort: typeof Ort,
     private readonly session: Ort.InferenceSession,
     private readonly inputs: TensorSpec[],
@@ -64,7 +65,10 @@ export class OnnxEngine implements Engine {
     // The manifest's inputs the model really has (Kotlin's rule: a model without token_type_ids is fed without them).
     const declared = spec.inputs ?? INPUT_NAMES.map((name) => ({ name, dtype: 'int64' }));
     const inputs = declared.filter((i) => session.inputNames.includes(i.name));
-    return new OnnxEngine(backend, spec.file, spec.precision, ort, session, inputs, output);
+    const meta = session.outputMetadata?.find((o) => o.name === output);
+    const width = meta?.isTensor ? meta.shape[meta.shape.length - 1] : undefined;
+    const outputWidth = typeof width === 'number' && Number.isInteger(width) && width > 0 ? width : null;
+    return new OnnxEngine(backend, spec.file, spec.precision, outputWidth, ort, session, inputs, output);
   }
 
   async run(inputIds: ArrayLike<number>, attentionMask: ArrayLike<number>, tokenTypeIds: ArrayLike<number>,
@@ -127,3 +131,4 @@ function configureWasm(ort: typeof Ort, numThreads: number | undefined): void {
   if (numThreads) ort.env.wasm.numThreads = numThreads;
   else if (isNode()) ort.env.wasm.numThreads = 1;
 }
+

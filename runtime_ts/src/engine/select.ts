@@ -7,7 +7,7 @@ import { BundleError, MbjaError } from '../errors.js';
 import type { Bundle } from '../bundle/bundle.js';
 import type { ModelSpec } from '../bundle/manifest.js';
 import { isNode } from '../bundle/sources.js';
-import { ENGINE_BACKENDS, type Engine, type EngineBackend } from './engine.js';
+import { ENGINE_BACKENDS, checkThreads, type Engine, type EngineBackend } from './engine.js';
 import { OnnxEngine, importOrt } from './onnx.js';
 
 export type BackendChoice = 'auto' | EngineBackend;
@@ -20,7 +20,7 @@ export interface EngineOptions {
    * manifest writes it; default the first ONNX model the manifest lists (the Python runtime's rule).
    */
   model?: string;
-  /** Intra-op threads; default the engine's (onnxruntime-web under Node: 1). */
+  /** Intra-op threads, up to MAX_THREADS; 0 or undefined: the engine's default (onnxruntime-web under Node: 1). */
   numThreads?: number;
 }
 
@@ -31,6 +31,7 @@ export interface ChosenEngine {
 }
 
 export async function openEngine(bundle: Bundle, options: EngineOptions = {}): Promise<ChosenEngine> {
+  checkThreads(options.numThreads);
   const spec = chooseModel(bundle, options.model);
   const { backend, reason } = await chooseBackend(options.backend ?? 'auto');
   const engine = await OnnxEngine.create(backend, spec, bundle.file(spec.file), { numThreads: options.numThreads });

@@ -51,7 +51,7 @@ public class MobileBertJa private constructor(
     /**
      * @property engine which model of the bundle to run; [EngineKind.AUTO] takes the first the
      *   manifest lists (the Python runtime's rule).
-     * @property numThreads inference threads; 0 = the engine's default.
+     * @property numThreads inference threads, 0 (the engine's default) to [MAX_THREADS].
      * @property verify check every file's size and sha256 before loading (~72 MB to hash
      *   for the demo bundle); turn off only right after [io.mbja.bundle.Bundles.install] verified it.
      */
@@ -61,7 +61,16 @@ public class MobileBertJa private constructor(
         public val verify: Boolean = true,
     ) {
         init {
-            require(numThreads >= 0) { "numThreads must be >= 0 (0 = engine default), not $numThreads" }
+            require(numThreads in 0..MAX_THREADS) { "numThreads must be 0 (the engine's default) to $MAX_THREADS, not $numThreads" }
+        }
+
+        public companion object {
+            /**
+             * Most inference threads one may ask for: each is an OS thread with its own buffers
+             * (a typo such as 100000 grew one process past 10,000 threads); the Python and
+             * TypeScript runtimes refuse the same.
+             */
+            public const val MAX_THREADS: Int = 256
         }
     }
 
@@ -183,18 +192,10 @@ public class MobileBertJa private constructor(
     }
 
     /**
-     * The bundle's labels for a model output of [scored] labels: a model scoring more labels than
-     * labels.json names is an unusable bundle (the Python pipelines' check), not LABEL_n names or
-     * an index error. (Open already refused a classification bundle without labels.)
+     * The bundle's labels for a model output of [scored] labels (checked at [open] already where
+     * the engine declares its output width). (Open already refused a classification bundle without labels.)
      */
-    private fun labels(scored: Int): List<String> {
-        val labels = requireLabels(bundle)
-        if (scored > labels.size) {
-            throw BundleException("the model scores $scored labels, labels.json names ${labels.size}",
-                bundle.manifest.labels?.let { bundle.resolve(it) } ?: bundle.directory)
-        }
-        return labels
-    }
+    private fun labels(scored: Int): List<String> = checkScored(bundle, scored)
 
     private fun tokenLogits(text: String, stride: Int?): Pair<Encoding, ModelOutput> {
         expect(Task.TOKEN_CLASSIFICATION)
@@ -246,11 +247,33 @@ public class MobileBertJa private constructor(
                 tokenizer.close()
                 throw e
             }
+            try { // where the model declares its output width, a wrong label count fails here, not at every text
+                val width = engine.outputWidth
+                if (bundle.task in LABELLED && width != null) checkScored(bundle, width)
+            } catch (e: Throwable) {
+                engine.close()
+                tokenizer.close()
+                throw e
+            }
             return MobileBertJa(bundle, tokenizer, engine)
         }
 
         /** Tasks whose bundles need labels.json. */
         private val LABELLED = setOf(Task.TOKEN_CLASSIFICATION, Task.SEQUENCE_CLASSIFICATION)
+
+        /**
+         * The labels of a model scoring [scored] of them: fewer than labels.json names is fine (the
+         * rest are never chosen), more is an unusable bundle (the Python runtime's check), not
+         * LABEL_n names or an index error.
+         */
+        private fun checkScored(bundle: Bundle, scored: Int): List<String> {
+            val labels = requireLabels(bundle)
+            if (scored > labels.size) {
+                throw BundleException("the model scores $scored labels, labels.json names ${labels.size}",
+                    bundle.manifest.labels?.let { bundle.resolve(it) } ?: bundle.directory)
+            }
+            return labels
+        }
 
         private fun requireLabels(bundle: Bundle): List<String> = bundle.labels
             ?: throw BundleException("bundle ${bundle.directory} has no labels.json; a ${bundle.task.id} bundle needs one", bundle.directory)

@@ -80,6 +80,8 @@ class MobileBertJaTest {
     @Test
     fun badOptionsAndEngines() {
         assertThrows<IllegalArgumentException> { MobileBertJa.Options(numThreads = -1) }
+        assertThrows<IllegalArgumentException> { MobileBertJa.Options(numThreads = 100_000) }
+        assertEquals(MobileBertJa.Options.MAX_THREADS, MobileBertJa.Options(numThreads = MobileBertJa.Options.MAX_THREADS).numThreads)
         val e = assertThrows<BundleException> { MobileBertJa.open(TestData.bundleDir, MobileBertJa.Options(engine = EngineKind.LITERT)) }
         assertTrue(e.message!!.contains("no tflite model"), e.message)
         assertEquals(Task.TOKEN_CLASSIFICATION, m.task)

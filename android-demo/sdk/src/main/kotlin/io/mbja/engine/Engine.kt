@@ -21,6 +21,12 @@ public interface Engine : AutoCloseable {
     public val maxTokens: Int?
 
     /**
+     * The output's last axis (labels, vocabulary or hidden size) where the model declares it when
+     * it opens, or null when only a [run] tells (then [io.mbja.MobileBertJa] checks it per text).
+     */
+    public val outputWidth: Int? get() = null
+
+    /**
      * Runs the model on one sequence. The three arrays have the same non-zero length.
      * @throws MbjaException when the runtime fails or the sequence is longer than [maxTokens].
      */

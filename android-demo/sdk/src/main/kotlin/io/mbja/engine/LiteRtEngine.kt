@@ -29,6 +29,7 @@ public class LiteRtEngine internal constructor(private val modelFile: Path, spec
     private val signatures: List<Signature> = spec.signatures.sortedBy { it.length }
     override val maxTokens: Int? = signatures.lastOrNull()?.length
     private val interpreter: Interpreter
+    override val outputWidth: Int?
 
     @Volatile private var closed = false
 
@@ -40,6 +41,13 @@ public class LiteRtEngine internal constructor(private val modelFile: Path, spec
             Interpreter(modelFile.toFile(), options)
         } catch (e: IllegalArgumentException) {
             throw BundleException("LiteRT cannot load $modelFile: ${e.message}", modelFile, e)
+        }
+        // static shapes: the smallest bucket's output says the width before anything runs
+        outputWidth = try {
+            interpreter.getOutputTensorFromSignature(output, signatures[0].name).shape().lastOrNull()
+        } catch (e: IllegalArgumentException) {
+            interpreter.close()
+            throw BundleException("$modelFile has no output '$output' in ${signatures[0].name}: ${e.message}", modelFile, e)
         }
     }
 

@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtEnvironment
 import ai.onnxruntime.OrtException
 import ai.onnxruntime.OrtLoggingLevel
 import ai.onnxruntime.OrtSession
+import ai.onnxruntime.TensorInfo
 import io.mbja.BundleException
 import io.mbja.MbjaException
 import io.mbja.bundle.ModelSpec
@@ -26,6 +27,7 @@ public class OnnxEngine internal constructor(modelFile: Path, spec: ModelSpec, n
     private val env: OrtEnvironment = OrtEnvironment.getEnvironment()
     private val session: OrtSession
     private val inputNames: Set<String>
+    override val outputWidth: Int?
 
     @Volatile private var closed = false
 
@@ -47,6 +49,9 @@ public class OnnxEngine internal constructor(modelFile: Path, spec: ModelSpec, n
             session.close()
             throw BundleException("$modelFile has no output '$output' (it has ${session.outputNames})", modelFile)
         }
+        // ONNX Runtime's shape inference fills the last axis in where the graph fixes it; -1 = symbolic
+        outputWidth = ((session.outputInfo[output]?.info as? TensorInfo)?.shape?.lastOrNull())
+            ?.takeIf { it in 1..Int.MAX_VALUE.toLong() }?.toInt()
     }
 
     override fun run(inputIds: IntArray, attentionMask: IntArray, tokenTypeIds: IntArray): ModelOutput {

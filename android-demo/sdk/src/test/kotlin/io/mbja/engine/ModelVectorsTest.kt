@@ -40,6 +40,7 @@ class ModelVectorsTest {
         // model_sha256 is informative only: a rebuilt export need not be byte-identical; the logits decide.
         assertEquals(strings(v["labels"]), bundle.labels)
         assertEquals((v["max_length"] as Long).toInt(), bundle.manifest.maxLength)
+        assertEquals(bundle.labels!!.size, engine.outputWidth) // declared at open, as ONNX Runtime infers it
     }
 
     @Test
