@@ -56,6 +56,9 @@ FILE_CASES = {          # file -> new content, rehashed into the manifest so the
     "max_input_chars_per_word a string": ("tokenizer.json", '{"max_input_chars_per_word": "abc"}',
                                           "max_input_chars_per_word"),
     "an empty vocabulary": ("vocab.txt", "", "vocabulary is empty"),
+    # Python's JSON parser recurses: a RecursionError traceback before (Kotlin and TypeScript refused it)
+    "labels.json nested too deeply": ("labels.json", '{"0": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                                      "nested too deeply"),
 }
 
 
@@ -153,7 +156,7 @@ def test_labels_json_naming_fewer_labels_than_the_model_scores(tiny_task_bundle,
 
 @pytest.mark.parametrize("task", COMMANDS)
 def test_a_model_that_does_not_declare_its_width_is_checked_on_its_first_output(tiny_task_bundle, tmp_path,
-                                                                                monkeypatch, task):
+                                                                                monkeypatch, capsys, task):
     """A model whose output width is unknown until it runs (an ONNX graph whose last axis shape
     inference cannot resolve, made so here): the first text fails as an unusable bundle."""
     from mbja_runtime import opened
@@ -170,6 +173,10 @@ def test_a_model_that_does_not_declare_its_width_is_checked_on_its_first_output(
     m = mbja_runtime.load(bundle, backend="onnx")
     with pytest.raises(BundleError, match=r"the model scores \d+ labels, labels.json names 1$"):
         m("東京")
+    capsys.readouterr()
+    assert main([COMMANDS[task], "--bundle", str(bundle), "--backend", "onnx", "東京", "大阪"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "labels.json names 1" in captured.err
 
 
 def test_the_backends_know_the_output_width_at_open(tiny_task_bundle):

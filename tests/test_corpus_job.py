@@ -72,6 +72,7 @@ def test_jsonl_keeps_each_records_fields_and_reports_bad_lines(tiny_bundle, test
     lines = [json.dumps(g, ensure_ascii=False) for g in good[:10]] + [
         "not json", "[1, 2]", '{"id": "no-body"}', '{"id": "num", "body": 5}', "",
         json.dumps({"id": "lone", "body": "a\ud800b"}), '{"id": "nan", "body": "東京", "x": NaN}',
+        '{"body": ' + "[" * 100_000 + "]" * 100_000 + "}",      # Python's JSON parser recursed out of the job
         # fields named as the job's own keys (a record of an earlier job fed to this one) are replaced
         json.dumps({"id": "stale", "body": "東京", "line": 99, "error": "old", "entities": "old"})] + \
         [json.dumps(g, ensure_ascii=False) for g in good[10:]]
@@ -80,7 +81,7 @@ def test_jsonl_keeps_each_records_fields_and_reports_bad_lines(tiny_bundle, test
     out = tmp_path / "out.jsonl"
     summary = run_job(Job(bundle=tiny_bundle, task="token-classification", input=str(src), output=out,
                           text_field="body", progress=False, chunk_size=4))
-    assert summary.records == len(lines) and summary.errors == 7
+    assert summary.records == len(lines) and summary.errors == 8
     recs = read_records(out)
     m = mbja_runtime.load(tiny_bundle)
     by_id = {r.get("id"): r for r in recs}
@@ -88,10 +89,11 @@ def test_jsonl_keeps_each_records_fields_and_reports_bad_lines(tiny_bundle, test
         rec = by_id[g["id"]]
         assert rec["meta"] == g["meta"] and rec["body"] == g["body"] and rec["entities"] == m(g["body"])
     errors = [r for r in recs if "error" in r]
-    assert [r["line"] for r in errors] == [11, 12, 13, 14, 15, 16, 17]
+    assert [r["line"] for r in errors] == [11, 12, 13, 14, 15, 16, 17, 18]
     assert by_id["no-body"]["error"].endswith("has no 'body' field (a string)")
-    assert errors[-1] == {"line": 17, "error": "line 17 is not JSON: NaN is not a JSON value"}   # never echoed
-    assert by_id["stale"] == {"line": 18, "id": "stale", "body": "東京", "entities": m("東京")}
+    assert errors[-2] == {"line": 17, "error": "line 17 is not JSON: NaN is not a JSON value"}   # never echoed
+    assert errors[-1] == {"line": 18, "error": "line 18 is nested too deeply to read as JSON"}
+    assert by_id["stale"] == {"line": 19, "id": "stale", "body": "東京", "entities": m("東京")}
     assert by_id["lone"]["body"] == "a\ud800b" and "surrogate" in by_id["lone"]["error"]   # \u escapes read back
 
 

@@ -38,6 +38,8 @@ def read_json_object(path: Path, what: str) -> dict:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise BundleError(f"corrupt {what} {path}: {e}") from None
+    except RecursionError:          # Python's parser recurses: [[[...]]] 100,000 deep
+        raise BundleError(f"corrupt {what} {path}: nested too deeply") from None
     if not isinstance(value, dict):
         raise BundleError(f"{path} is not a JSON object")
     return value

@@ -49,7 +49,7 @@ class Bundle:
         if chosen[0].output_width is not None and self.task in LABELLED_TASKS:
             try:                # where the model declares its width, a wrong one fails at open
                 self.check_scored(chosen[0].output_width)
-            except BundleError:
+            except BaseException:
                 chosen[0].close()
                 raise
         return chosen

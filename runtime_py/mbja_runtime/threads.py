@@ -5,7 +5,7 @@ from .errors import MbjaError
 
 #: Most intra-op threads a caller may ask for: each is an OS thread with its own buffers, and a
 #: typo such as 100000 once grew one process past 10,000 threads and 16 GB before anything ran.
-#: The Kotlin and TypeScript runtimes refuse the same.
+#: The Kotlin and TypeScript runtimes have the same ceiling (their "default" is 0, Python's None).
 MAX_THREADS = 256
 
 

@@ -14,7 +14,7 @@
 import { Bundle, type OpenBundleOptions } from './bundle/bundle.js';
 import type { Manifest, Task } from './bundle/manifest.js';
 import type { BundleInput } from './bundle/sources.js';
-import type { Engine, EngineBackend, ModelOutput } from './engine/engine.js';
+import { checkThreads, type Engine, type EngineBackend, type ModelOutput } from './engine/engine.js';
 import { type EngineOptions, openEngine } from './engine/select.js';
 import { BundleError, MbjaError, TaskMismatchError, TokenizerError } from './errors.js';
 import { type Pooling, pool } from './tasks/feature-extraction.js';
@@ -24,7 +24,9 @@ import { type ScoreFunction, decodeLabels, scoreFunction } from './tasks/text-cl
 import {
   type Aggregation, type EntityAggregation, checkAggregation, checkLabelCount, decodeEntities, tagTokens,
 } from './tasks/token-classification.js';
-import { defaultStride, windowed } from './tasks/windows.js';
+import { checkStride, defaultStride, windowed } from './tasks/windows.js';
+import { positiveInteger } from './tasks/numeric.js';
+import { checkOptions, describe } from './options.js';
 import { type EncodeOptions, type Encoding, Tokenizer } from './tokenizer/index.js';
 
 export { Bundle, type OpenBundleOptions } from './bundle/bundle.js';
@@ -88,7 +90,10 @@ export class MobileBertJa {
    *   "What a reader requires"); a labelled task's bundle without labels.json.
    * @throws MbjaError when no engine can be imported or create the model's session.
    */
-  static async open(source: BundleInput, options: OpenOptions = {}): Promise<MobileBertJa> {
+  static async open(source: BundleInput, options: OpenOptions | null = {}): Promise<MobileBertJa> {
+    // a typo fails before the bundle is fetched and hashed
+    options = checkOptions(options, OPEN_OPTIONS, 'MobileBertJa.open');
+    checkThreads(options.numThreads);
     const bundle = await Bundle.open(source, options);
     checkTaskFiles(bundle);
     const tokenizer = loadTokenizer(bundle);
@@ -134,22 +139,30 @@ export class MobileBertJa {
    */
   async ner(text: string, options: NerOptions & { aggregation: 'none' }): Promise<TokenTag[]>;
   async ner(text: string, options?: NerOptions & { aggregation?: EntityAggregation }): Promise<Entity[]>;
-  async ner(text: string, options?: NerOptions): Promise<Entity[] | TokenTag[]>;
-  async ner(text: string, options: NerOptions = {}): Promise<Entity[] | TokenTag[]> {
+  async ner(text: string, options?: NerOptions | null): Promise<Entity[] | TokenTag[]>;
+  async ner(text: string, options: NerOptions | null = {}): Promise<Entity[] | TokenTag[]> {
     this.expect('token-classification');
-    const aggregation = checkAggregation(options.aggregation ?? 'simple');
+    options = checkOptions(options, ['aggregation', 'stride', 'ignoreLabels'], 'ner');
+    const aggregation = checkAggregation(options.aggregation === undefined ? 'simple' : options.aggregation);
+    const stride = options.stride === undefined ? defaultStride(this.maxLength) : checkStride(options.stride, this.maxLength - 2);
+    const ignore = options.ignoreLabels === undefined ? undefined : checkLabelNames(options.ignoreLabels);
     const enc = this.encode(text, { truncation: false });
     const types = enc.tokenTypeIds;
-    const logits = await windowed(enc.inputIds, this.maxLength, options.stride ?? defaultStride(this.maxLength),
+    const logits = await windowed(enc.inputIds, this.maxLength, stride,
       (ids) => this.run(ids, ids.map(() => 1), types.slice(0, ids.length)));
     const labels = this.labels(logits.cols);
-    if (aggregation === 'none') return tagTokens(logits, enc, labels, options.ignoreLabels);
-    return decodeEntities(logits, enc, text, labels, aggregation, options.ignoreLabels);
+    if (aggregation === 'none') return tagTokens(logits, enc, labels, ignore);
+    return decodeEntities(logits, enc, text, labels, aggregation, ignore);
   }
 
   /** The best labels with probabilities (sequence-classification bundles); long texts are truncated. */
-  async classify(text: string, options: ClassifyOptions = {}): Promise<Label[]> {
+  async classify(text: string, options: ClassifyOptions | null = {}): Promise<Label[]> {
     this.expect('sequence-classification');
+    options = checkOptions(options, ['topK', 'textPair', 'function'], 'classify');
+    const pair = options.textPair;
+    if (pair !== undefined && pair !== null && typeof pair !== 'string') {
+      throw new MbjaError(`textPair must be a string or null, not ${describe(pair)}`);
+    }
     const enc = this.encode(text, { pair: options.textPair ?? null, maxLength: this.maxLength, truncation: true });
     const out = await this.run(enc.inputIds, enc.attentionMask, enc.tokenTypeIds, true);
     const labels = this.labels(out.cols);
@@ -161,9 +174,10 @@ export class MobileBertJa {
    * For every [MASK] in `text`, the most likely tokens (fill-mask bundles): one list per mask, in
    * text order. A text without [MASK], or with one beyond `maxLength`, is an MbjaError.
    */
-  async fillMask(text: string, options: FillMaskOptions = {}): Promise<Filler[][]> {
+  async fillMask(text: string, options: FillMaskOptions | null = {}): Promise<Filler[][]> {
     this.expect('fill-mask');
-    const topK = options.topK ?? 5;
+    options = checkOptions(options, ['topK'], 'fillMask');
+    const topK = options.topK === undefined ? 5 : positiveInteger(options.topK, 'topK');
     const maskId = this.tokenizer.maskId;
     const mask = this.tokenizer.idToToken(maskId);
     let enc = this.encode(text, { truncation: false });
@@ -178,8 +192,12 @@ export class MobileBertJa {
   }
 
   /** One vector for `text` (feature-extraction bundles); long texts are truncated. */
-  async embed(text: string, options: EmbedOptions = {}): Promise<Float32Array> {
+  async embed(text: string, options: EmbedOptions | null = {}): Promise<Float32Array> {
     this.expect('feature-extraction');
+    options = checkOptions(options, ['pooling', 'normalize'], 'embed');
+    if (options.normalize !== undefined && typeof options.normalize !== 'boolean') {
+      throw new MbjaError(`normalize must be true or false, not ${describe(options.normalize)}`);
+    }
     const enc = this.encode(text, { maxLength: this.maxLength, truncation: true });
     const hidden = await this.run(enc.inputIds, enc.attentionMask, enc.tokenTypeIds);
     return pool(hidden, options.pooling ?? 'cls', options.normalize ?? false);
@@ -227,6 +245,17 @@ function sequenceOf(out: ModelOutput, seq: number, pooled: boolean): Matrix {
   if (!pooled && dims.length === 3 && dims[1] === seq) return { data, rows: seq, cols: dims[2] };
   throw new MbjaError(`unexpected model output shape [${dims.join(', ')}] for ${seq} tokens ` +
     `(${pooled ? 'one pooled row' : 'one row per token'} expected)`);
+}
+
+/** What `open` takes: `OpenBundleOptions` and `EngineOptions`. */
+const OPEN_OPTIONS = ['verify', 'cache', 'backend', 'model', 'numThreads'] as const;
+
+/** `ignoreLabels` as the decoders take it: an array of label names (a string would be a set of characters). */
+function checkLabelNames(names: unknown): string[] {
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
+    throw new MbjaError(`ignoreLabels must be an array of label names (e.g. ['O']), not ${describe(names)}`);
+  }
+  return names;
 }
 
 /** The tasks whose results are named by labels.json. */

@@ -12,7 +12,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundleDir, readJson, utf16Index } from './support.js';
 import {
-  AGGREGATIONS, type BundleFiles, type EngineBackend, type Entity, MAX_THREADS, MbjaError, MobileBertJa, TaskMismatchError, type TokenTag,
+  AGGREGATIONS, type BundleFiles, type EngineBackend, type Entity, MAX_THREADS, MbjaError, MobileBertJa, type NerOptions,
+  type OpenOptions, TaskMismatchError, type TokenTag,
   TokenizerError,
 } from '../src/index.js';
 
@@ -109,11 +110,49 @@ test('wrong task, bad options and bad text are refused clearly', async () => {
     await assert.rejects(MobileBertJa.open(dir, { verify: false, numThreads }),
       (e: unknown) => e instanceof MbjaError && e.message.includes(`from 0 (the engine's default) to ${MAX_THREADS}`), String(numThreads));
   }
+  await (await MobileBertJa.open(dir, { verify: false, numThreads: null })).dispose();   // null: the default, as Python's None
   const threads = await MobileBertJa.open(dir, { verify: false, numThreads: 2 });    // control
   try {
     assert.deepEqual(await threads.ner('東京'), await m.ner('東京'));
   } finally {
     await threads.dispose();
+  }
+});
+
+test('options are checked before any text, whatever its length, as Python checks them', async () => {
+  const m = await open(dir, { verify: false });
+  const refused = async (call: Promise<unknown>, words: string, what: string) =>
+    assert.rejects(call, (e: unknown) => e instanceof MbjaError && e.message.includes(words), what);
+  for (const stride of [-1, 1.5, Number.NaN, m.maxLength - 2, '8']) {                 // a short text: no window needed
+    await refused(m.ner('東京', { stride: stride as number }), `stride must be an integer >= 0 and < the window's 510`, String(stride));
+  }
+  for (const ignoreLabels of ['地名', null, [5], 5]) {        // '地名' was the set of its two characters
+    await refused(m.ner('東京', { ignoreLabels: ignoreLabels as unknown as string[] }), 'ignoreLabels must be an array of label names',
+      JSON.stringify(ignoreLabels));
+  }
+  await refused(m.ner('東京', { agregation: 'none' } as NerOptions), 'unknown option(s) agregation for ner; known:', 'a typo');
+  await refused(m.ner('東京', { aggregation: null } as unknown as NerOptions), "unknown aggregation 'null'", 'aggregation null');
+  await refused(m.ner('東京', 'simple' as unknown as NerOptions), 'the options of ner must be an object', 'a string');
+  await refused(MobileBertJa.open(dir, { verfy: false } as OpenOptions), 'unknown option(s) verfy for MobileBertJa.open', 'open');
+  // null options are no options; ignoreLabels are honoured
+  const text = 'レッドフォックス株式会社は東京都千代田区にある。';
+  assert.deepEqual(await m.ner(text, null), await m.ner(text));
+  assert.deepEqual((await m.ner(text, { ignoreLabels: ['O', '地名'] })).map((e) => e.type), ['法人名']);
+  assert.deepEqual(m.tokenizer.encode(text, null).inputIds, m.tokenizer.encode(text).inputIds);
+});
+
+test('dispose waits for the runs in flight (onnxruntime-web spun forever on a released session)', { timeout: 120_000 }, async () => {
+  for (const backend of ['onnxruntime-web', 'onnxruntime-node'] as const) {
+    const m = await MobileBertJa.open(dir, { verify: false, backend });
+    const want = await m.ner('山田太郎は東京都に住む');
+    const running = [m.ner('山田太郎は東京都に住む'), m.ner('山田太郎は東京都に住む')];
+    await m.dispose();
+    for (const got of await Promise.allSettled(running)) {
+      // a call either finished before the release or was refused as disposed; none hangs or crashes
+      if (got.status === 'fulfilled') assert.deepEqual(got.value, want, backend);
+      else assert.ok(got.reason instanceof MbjaError && /disposed/.test(got.reason.message), `${backend}: ${got.reason}`);
+    }
+    await assert.rejects(m.ner('東京'), /disposed/);
   }
 });
 
@@ -135,6 +174,9 @@ async function retasked(task: string): Promise<BundleFiles> {
 test('fillMask on the relabelled bundle equals Python (in-memory source)', async () => {
   const m = await open(await retasked('fill-mask'));
   assert.equal(m.task, 'fill-mask');
+  // topK null is no default here (Python: "top_k must be a positive int, not None"); a string is shown as one
+  await assert.rejects(m.fillMask('東京は[MASK]です', { topK: null as unknown as number }), /topK must be a positive integer, not null/);
+  await assert.rejects(m.fillMask('東京は[MASK]です', { topK: '3' as unknown as number }), /not "3"/);
   const fills = vectors.fill_mask as Json[];
   assert.equal(fills.filter((c) => c.error).length, 2);
   for (const c of fills) {

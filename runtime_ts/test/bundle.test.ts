@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundleDir } from './support.js';
 import { Bundle } from '../src/bundle/bundle.js';
+import type { BundleFiles } from '../src/bundle/sources.js';
 import { BundleError, MbjaError, TaskMismatchError } from '../src/errors.js';
 import { MobileBertJa } from '../src/index.js';
 
@@ -161,6 +162,19 @@ test('in-memory files: ArrayBuffer, Uint8Array, Blob and Response are all accept
     e instanceof BundleError && e.file === 'vocab.txt' && /vocab\.txt of the in-memory bundle/.test(e.message));
   await assert.rejects(Bundle.open({ ...files(), 'labels.json': 'text' as unknown as Uint8Array }, { verify: false }),
     (e: unknown) => e instanceof BundleError && e.file === 'labels.json');
+  // bytes a reader cannot take as they are: a read body, a failing stream (BundleErrors, were TypeErrors);
+  // a view of shared memory (WebCrypto hashes a copy)
+  const used = new Response(b.file('vocab.txt').slice());
+  await used.arrayBuffer();
+  const failing = new Response(new ReadableStream({ pull: (c) => c.error(new Error('network lost')) }));
+  for (const [what, value, words] of [['a read body', used, 'already been read'], ['a failing stream', failing, 'network lost']] as const) {
+    await assert.rejects(Bundle.open({ ...files(), 'vocab.txt': value }, { verify: false }), (e: unknown) =>
+      e instanceof BundleError && e.file === 'vocab.txt' && e.message.includes(words), what);
+  }
+  const vocab = b.file('vocab.txt');
+  const shared = new Uint8Array(new SharedArrayBuffer(vocab.byteLength));
+  shared.set(vocab);
+  assert.deepEqual((await Bundle.open({ ...files(), 'vocab.txt': shared })).file('vocab.txt'), vocab);
 });
 
 test('a base URL: every file fetched relative to it, a 404 is a missing file', async () => {
@@ -187,6 +201,36 @@ test('a base URL: every file fetched relative to it, a 404 is a missing file', a
   }
 });
 
+test('a download cut off midway is a BundleError naming the file', async () => {
+  const server = createServer(async (req, res) => {
+    const name = decodeURIComponent(new URL(req.url!, 'http://x').pathname.slice(1));
+    const body = await readFile(join(demo, name));
+    res.writeHead(200, { 'content-length': body.length });
+    if (name !== 'model.onnx') return void res.end(body);
+    res.flushHeaders();
+    res.write(body.subarray(0, 100_000));
+    setTimeout(() => res.destroy(), 200);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    await assert.rejects(Bundle.open(base), (e: unknown) =>
+      e instanceof BundleError && e.file === 'model.onnx' && e.message.includes(`cannot read bundle file ${base}model.onnx`));
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
 test('a source of the wrong kind is refused', async () => {
   await assert.rejects(Bundle.open(42 as unknown as string), MbjaError);
+  // a Map of the files is not read as an object of files that lacks manifest.json
+  const files = new Map([['manifest.json', await readFile(join(demo, 'manifest.json'))]]);
+  await assert.rejects(Bundle.open(files as unknown as BundleFiles), (e: unknown) =>
+    e instanceof BundleError && e.message.includes('a plain object of files by name, not Map'));
+  await assert.rejects(Bundle.open(join(demo, 'manifest.json')), (e: unknown) =>
+    e instanceof BundleError && e.message === `${join(demo, 'manifest.json')} is a file, not a bundle directory`);
+  await assert.rejects(Bundle.open(''), (e: unknown) => e instanceof BundleError && e.message.includes('must not be empty'));
+  await assert.rejects(Bundle.open(demo, { verify: 'no' as unknown as boolean }), (e: unknown) =>
+    e instanceof MbjaError && e.message === 'verify must be true or false, not "no"');
 });

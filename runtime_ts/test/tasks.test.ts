@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readJson, utf16Index } from './support.js';
+import { BundleError } from '../src/errors.js';
 import { AGGREGATIONS, decodeEntities, tagTokens, type TokenView } from '../src/tasks/token-classification.js';
 import { decodeLabels, scoreFunction, type ScoreFunction } from '../src/tasks/text-classification.js';
 import { decodeMasks } from '../src/tasks/fill-mask.js';
@@ -80,6 +81,20 @@ test('token classification: the demo model\'s Python logits decode to Python\'s 
   let entities = 0;
   for (const c of model.cases as Json[]) entities += checkNerCase(c, model.labels);
   assert.ok(entities > 50, `only ${entities} entities: the vectors exercise too little`);
+});
+
+test('token classification: logits scoring more labels than named are a BundleError, not a guess', () => {
+  // the check of a model that does not declare its output width at open (MobileBertJa.open checks the others)
+  const model = readJson('model_token_classification.json.gz') as Json;
+  const c = (model.cases as Json[])[0];
+  const logits = matrix(c.logits);
+  const short = (model.labels as string[]).slice(0, logits.cols - 1);
+  const refused = (e: unknown) => e instanceof BundleError &&
+    e.message === `the model scores ${logits.cols} labels, labels.json names ${logits.cols - 1}`;
+  for (const aggregation of ['simple', 'first', 'average', 'max'] as const) {
+    assert.throws(() => decodeEntities(logits, tokenView(c), c.text, short, aggregation), refused, aggregation);
+  }
+  assert.throws(() => tagTokens(logits, tokenView(c), short), refused, 'none');
 });
 
 test('text classification: labels, order on ties and scores equal Python', () => {

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..backends import ENV
-from ..threads import check_threads
+from ..threads import MAX_THREADS, check_threads
 from ..errors import MbjaError
 from ..quiet import engine_notes_dropped
 from . import records
@@ -69,7 +69,8 @@ def run_job(job: Job, stdin: BinaryIO | None = None, stdout: BinaryIO | None = N
 
     read_manifest(job.bundle)               # sha256 of every file, before anything is written
     fmt = records.input_format(job.input, job.input_format)
-    threads = job.threads or (max(1, (os.cpu_count() or 1) // job.workers) if job.workers > 1 else None)
+    threads = job.threads or (min(MAX_THREADS, max(1, (os.cpu_count() or 1) // job.workers)) if job.workers > 1
+                              else None)
     backend = job.backend
     if job.output is not None and not job.overwrite and (backend or os.environ.get(ENV) or "auto") == "auto":
         backend = recorded_setting(job.output, "backend") or backend      # a resume keeps its engine

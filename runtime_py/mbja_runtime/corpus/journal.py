@@ -35,7 +35,7 @@ def recorded_setting(output: str | os.PathLike, key: str):
     that now favours the other engine does not refuse the run as "other settings"."""
     try:
         settings = json.loads(files_of(output)[2].read_text(encoding="utf-8")).get("settings")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None
     return settings.get(key) if isinstance(settings, dict) else None
 
@@ -99,7 +99,7 @@ class Journal:
                     raise ValueError(f"{key} {state[key]}")
             if state["errors"] > state["done_lines"]:
                 raise ValueError(f"{state['errors']} errors in {state['done_lines']} lines")
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RecursionError) as e:
             raise MbjaError(f"{self.state_path} is not a readable job state ({e}); pass --overwrite to start "
                             f"again") from None
         if not self.partial.exists():

@@ -64,6 +64,8 @@ def parse_line(raw: bytes, line: int, fmt: str, text_field: str = "text") -> Ite
         obj = json.loads(decoded, parse_constant=_no_constant)
     except ValueError as e:
         return Item(line, None, error=f"line {line} is not JSON: {e}")
+    except RecursionError:          # Python's parser recurses: one hostile line must not end the job
+        return Item(line, None, error=f"line {line} is nested too deeply to read as JSON")
     if not isinstance(obj, dict):
         return Item(line, None, error=f"line {line} is a JSON {type(obj).__name__}, not an object")
     text = obj.get(text_field)

@@ -9,7 +9,8 @@
  * and a browser has no file system to re-read them from (a URL bundle can keep them in the Cache API
  * between visits: the `cache` option).
  */
-import { BundleError } from '../errors.js';
+import { BundleError, MbjaError } from '../errors.js';
+import { describe } from '../options.js';
 import { parseJson } from '../json.js';
 import { type FileEntry, MANIFEST_FILE, type Manifest, type Task, maxInputLength, parseManifest } from './manifest.js';
 import { type BundleCache, type BundleInput, type BundleSource, sourceOf } from './sources.js';
@@ -41,7 +42,11 @@ export class Bundle {
     this.labels = manifest.labels !== undefined ? readLabels(this.file(manifest.labels), manifest.labels) : null;
   }
 
-  static async open(input: BundleInput, options: OpenBundleOptions = {}): Promise<Bundle> {
+  static async open(input: BundleInput, options: OpenBundleOptions | null = {}): Promise<Bundle> {
+    options ??= {};
+    if (options.verify !== undefined && typeof options.verify !== 'boolean') {
+      throw new MbjaError(`verify must be true or false, not ${describe(options.verify)}`);
+    }
     const source = await sourceOf(input, options.cache);
     const raw = await source.read(MANIFEST_FILE);
     if (raw === undefined) throw new BundleError(`not a bundle: ${where(source, MANIFEST_FILE)} is missing`, MANIFEST_FILE);

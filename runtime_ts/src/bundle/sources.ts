@@ -59,10 +59,15 @@ export async function sourceOf(input: BundleInput, cache?: BundleCache): Promise
       const { fileURLToPath } = await import('node:url');
       return new DirectorySource(fileURLToPath(text));
     }
+    if (text === '') throw new BundleError('a bundle directory path must not be empty (use "." for the current directory)');
     return new DirectorySource(text);
   }
-  if (typeof input === 'object' && input !== null) return new MemorySource(input);
-  throw new BundleError(`a bundle source must be a directory path, a URL or an object of files, not ${typeof input}`);
+  if (typeof input === 'object' && input !== null && (Object.getPrototypeOf(input) === Object.prototype ||
+      Object.getPrototypeOf(input) === null)) {
+    return new MemorySource(input);
+  }
+  const kind = input === null ? 'null' : typeof input === 'object' ? (input.constructor?.name ?? 'object') : typeof input;
+  throw new BundleError(`a bundle source must be a directory path, a URL or a plain object of files by name, not ${kind}`);
 }
 
 class DirectorySource implements BundleSource {
@@ -80,6 +85,9 @@ class DirectorySource implements BundleSource {
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     } catch (e) {
       const code = (e as { code?: string }).code;
+      if (code === 'ENOTDIR' && name === 'manifest.json' && (await fs.stat(this.dir).catch(() => null))?.isFile()) {
+        throw new BundleError(`${this.dir} is a file, not a bundle directory`, name);
+      }
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
       throw new BundleError(`cannot read bundle file ${file}: ${(e as Error).message}`, name, { cause: e });
     }
@@ -180,12 +188,27 @@ class MemorySource implements BundleSource {
 }
 
 async function bytesOf(value: BundleFiles[string], name: string, where: string): Promise<Uint8Array> {
-  if (value instanceof Uint8Array) return value;
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (typeof Response !== 'undefined' && value instanceof Response) {
-    if (!value.ok) throw new BundleError(`bundle file ${where}: HTTP ${value.status} ${value.statusText}`, name);
-    return new Uint8Array(await value.arrayBuffer());
+  try {
+    if (value instanceof Uint8Array) {
+      // WebCrypto hashes no view of a SharedArrayBuffer: hash (and keep) a copy of such bytes
+      return value.buffer instanceof ArrayBuffer ? view(value) : value.slice();
+    }
+    if (value instanceof ArrayBuffer) return view(new Uint8Array(value));
+    if (typeof Response !== 'undefined' && value instanceof Response) {
+      if (!value.ok) throw new BundleError(`bundle file ${where}: HTTP ${value.status} ${value.statusText}`, name);
+      return new Uint8Array(await value.arrayBuffer());
+    }
+    if (typeof Blob !== 'undefined' && value instanceof Blob) return new Uint8Array(await value.arrayBuffer());
+  } catch (e) {
+    if (e instanceof BundleError) throw e;
+    // a download cut off, a Response body read already, a detached buffer
+    throw new BundleError(`cannot read bundle file ${where}: ${(e as Error).message ?? e}`, name, { cause: e });
   }
-  if (typeof Blob !== 'undefined' && value instanceof Blob) return new Uint8Array(await value.arrayBuffer());
   throw new BundleError(`bundle file ${where} must be an ArrayBuffer, Uint8Array, Blob or Response`, name);
+}
+
+/** `bytes`, or a TypeError now (not in the hash) when its buffer was detached (transferred to a worker). */
+function view(bytes: Uint8Array): Uint8Array {
+  if ((bytes.buffer as ArrayBuffer & { detached?: boolean }).detached) throw new TypeError('its ArrayBuffer is detached');
+  return bytes;
 }

@@ -6,6 +6,7 @@
  */
 
 import { MbjaError } from '../errors.js';
+import { describe } from '../options.js';
 
 /** The engines this runtime drives. */
 export const ENGINE_BACKENDS = ['onnxruntime-node', 'onnxruntime-web'] as const;
@@ -14,15 +15,15 @@ export type EngineBackend = (typeof ENGINE_BACKENDS)[number];
 /**
  * Most intra-op threads one may ask for: each is an OS thread (or a WASM worker) with its own
  * buffers, and a typo such as 100000 grew one process past 10,000 threads; the Python and Kotlin
- * runtimes refuse the same.
+ * runtimes have the same ceiling (Python's default is None, not 0).
  */
 export const MAX_THREADS = 256;
 
 /** 0 or undefined: the engine's default; else an integer up to MAX_THREADS (Python's `check_threads`). */
-export function checkThreads(numThreads: number | undefined): void {
-  if (numThreads === undefined) return;
+export function checkThreads(numThreads: number | null | undefined): void {
+  if (numThreads === undefined || numThreads === null) return;     // null: Python's None, read from JSON
   if (typeof numThreads !== 'number' || !Number.isInteger(numThreads) || numThreads < 0 || numThreads > MAX_THREADS) {
-    throw new MbjaError(`numThreads must be an integer from 0 (the engine's default) to ${MAX_THREADS}, not ${String(numThreads)}`);
+    throw new MbjaError(`numThreads must be an integer from 0 (the engine's default) to ${MAX_THREADS}, not ${describe(numThreads)}`);
   }
 }
 

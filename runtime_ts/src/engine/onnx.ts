@@ -13,8 +13,8 @@ import type { Engine, EngineBackend, ModelOutput } from './engine.js';
 const INPUT_NAMES = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
 
 export interface OnnxEngineOptions {
-  /** Intra-op threads; 0 or undefined = the runtime's default (onnxruntime-web under Node: 1). */
-  numThreads?: number;
+  /** Intra-op threads; 0, null or undefined = the runtime's default (onnxruntime-web under Node: 1). */
+  numThreads?: number | null;
 }
 
 /** The ONNX Runtime package `backend` names, imported now; the import's failure is the caller's to report. */
@@ -25,6 +25,8 @@ export async function importOrt(backend: EngineBackend): Promise<typeof Ort> {
 
 export class OnnxEngine implements Engine {
   private disposed = false;
+  /** Runs in flight: `dispose` waits for them, since releasing a session mid-run makes onnxruntime-web spin forever. */
+  private readonly running = new Set<Promise<unknown>>();
 
   private constructor(
     readonly backend: EngineBackend,
@@ -63,7 +65,11 @@ export class OnnxEngine implements Engine {
       throw new BundleError(`${spec.file} has no output '${output}' (it has ${session.outputNames.join(', ')})`, spec.file);
     }
     // The manifest's inputs the model really has (Kotlin's rule: a model without token_type_ids is fed without them).
-    const declared = spec.inputs ?? INPUT_NAMES.map((name) => ({ name, dtype: 'int64' }));
+    // `inputs` is informational (the names are fixed; Python and Kotlin never read it): one that is not
+    // a list of {name, dtype} is ignored as they ignore it.
+    const listed = Array.isArray(spec.inputs) &&
+      spec.inputs.every((i) => typeof i?.name === 'string' && typeof i?.dtype === 'string');
+    const declared = listed ? spec.inputs! : INPUT_NAMES.map((name) => ({ name, dtype: 'int64' }));
     const inputs = declared.filter((i) => session.inputNames.includes(i.name));
     const meta = session.outputMetadata?.find((o) => o.name === output);
     const width = meta?.isTensor ? meta.shape[meta.shape.length - 1] : undefined;
@@ -88,20 +94,26 @@ export class OnnxEngine implements Engine {
       feeds[input.name] = this.tensor(input, source, [batch, seq]);
     }
     let result: Ort.InferenceSession.OnnxValueMapType;
+    const running = this.session.run(feeds, [this.output]);
+    this.running.add(running);
     try {
-      result = await this.session.run(feeds, [this.output]);
+      result = await running;
     } catch (e) {
       throw new MbjaError(`${this.backend} failed on ${batch} x ${seq} tokens with ${this.file}: ${(e as Error).message ?? e}`,
         { cause: e });
+    } finally {
+      this.running.delete(running);
     }
     const out = result[this.output];
     if (out.type !== 'float32') throw new MbjaError(`${this.file}: output '${this.output}' is ${out.type}, not float32`);
     return { data: out.data as Float32Array, dims: [...out.dims] };
   }
 
+  /** Refuses new runs at once, lets the runs in flight finish, then releases the session. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    await Promise.allSettled([...this.running]);
     await this.session.release();
   }
 
@@ -127,8 +139,7 @@ export class OnnxEngine implements Engine {
  * its own default (which depends on cross-origin isolation) stands. `env.wasm` is process-wide:
  * the last engine created sets it.
  */
-function configureWasm(ort: typeof Ort, numThreads: number | undefined): void {
+function configureWasm(ort: typeof Ort, numThreads: number | null | undefined): void {
   if (numThreads) ort.env.wasm.numThreads = numThreads;
   else if (isNode()) ort.env.wasm.numThreads = 1;
 }
-

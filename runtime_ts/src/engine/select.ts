@@ -21,7 +21,7 @@ export interface EngineOptions {
    */
   model?: string;
   /** Intra-op threads, up to MAX_THREADS; 0 or undefined: the engine's default (onnxruntime-web under Node: 1). */
-  numThreads?: number;
+  numThreads?: number | null;
 }
 
 export interface ChosenEngine {

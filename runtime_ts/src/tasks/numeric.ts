@@ -1,5 +1,6 @@
 /** The numerics every decoder shares, in double precision as NumPy computes them in the Python pipelines. */
 import { MbjaError } from '../errors.js';
+import { describe } from '../options.js';
 
 /** Softmax of `n` values of `x` from `from` (NumPy's max-shifted form). */
 export function softmax(x: ArrayLike<number>, from = 0, n = x.length - from): Float64Array {
@@ -37,6 +38,6 @@ export function topIndices(x: ArrayLike<number>, k: number): number[] {
 
 /** `k` when it is a positive integer; an MbjaError naming `what` otherwise (Python refuses the same values). */
 export function positiveInteger(k: unknown, what: string): number {
-  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) throw new MbjaError(`${what} must be a positive integer, not ${k}`);
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) throw new MbjaError(`${what} must be a positive integer, not ${describe(k)}`);
   return k;
 }

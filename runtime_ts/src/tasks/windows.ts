@@ -6,6 +6,7 @@
  * sides (the SQuAD rule). Long texts are never cut.
  */
 import { MbjaError } from '../errors.js';
+import { describe } from '../options.js';
 import type { Matrix } from './results.js';
 
 /** Overlap between neighbouring windows, in tokens (capped at half a window for short models). */
@@ -15,12 +16,18 @@ export function defaultStride(maxLength: number): number {
   return Math.min(DEFAULT_STRIDE, Math.floor((maxLength - 2) / 2));
 }
 
+/** A stride windows of `size` content tokens can take (checked before any text, whatever its length). */
+export function checkStride(stride: unknown, size: number): number {
+  if (size < 1) throw new MbjaError('the model takes no content tokens (max length < 3)');
+  if (typeof stride !== 'number' || !Number.isInteger(stride) || stride < 0 || stride >= size) {
+    throw new MbjaError(`stride must be an integer >= 0 and < the window's ${size} content tokens, not ${describe(stride)}`);
+  }
+  return stride;
+}
+
 /** Starts of windows of `size` tokens covering `n` tokens, overlapping by at least `stride`; the last ends at `n`. */
 export function windowStarts(n: number, size: number, stride: number): number[] {
-  if (size < 1) throw new MbjaError('the model takes no content tokens (max length < 3)');
-  if (!Number.isInteger(stride) || stride < 0 || stride >= size) {
-    throw new MbjaError(`stride must be >= 0 and < the window's ${size} content tokens, not ${stride}`);
-  }
+  checkStride(stride, size);
   if (n <= size) return [0];
   const starts: number[] = [];
   for (let s = 0; s < n - size; s += size - stride) starts.push(s);

@@ -152,6 +152,9 @@ export class Tokenizer {
   }
 
   private static load(files: TokenizerFiles, source: (name: string) => string, verify: boolean): Tokenizer {
+    if (typeof files !== 'object' || files === null) {
+      throw new TokenizerError(`the tokenizer's files must be an object of settings, vocab and dictionary, not ${String(files)}`);
+    }
     const settings = readSettings(files.settings);
     const vocab = readVocab(files.vocab);
     return new Tokenizer(new Dictionary(files.dictionary, source, verify), settings, vocab);
@@ -188,7 +191,8 @@ export class Tokenizer {
    *   process: a lone surrogate, or a run of 65,535+ bytes of whitespace that makes MeCab cut a
    *   character in half.
    */
-  encode(text: string, options: EncodeOptions = {}): Encoding {
+  encode(text: string, options: EncodeOptions | null = {}): Encoding {
+    options ??= {};
     const { strategy, mode, limit } = this.options(options);
     const pair = options.pair ?? null;
     const a = this.pieces(checkText(text, 'text'));
@@ -197,7 +201,8 @@ export class Tokenizer {
   }
 
   /** `encode` for many texts (and pairs); padding true pads to the longest encoding of the batch. */
-  encodeBatch(texts: string[], options: EncodeOptions & { pairs?: string[] } = {}): Encoding[] {
+  encodeBatch(texts: string[], options: (EncodeOptions & { pairs?: string[] }) | null = {}): Encoding[] {
+    options ??= {};
     const { strategy, mode, limit } = this.options(options);
     if (!Array.isArray(texts)) throw new TokenizerError('texts must be an array of strings');
     const pairs = options.pairs;

@@ -68,7 +68,7 @@ public class MobileBertJa private constructor(
             /**
              * Most inference threads one may ask for: each is an OS thread with its own buffers
              * (a typo such as 100000 grew one process past 10,000 threads); the Python and
-             * TypeScript runtimes refuse the same.
+             * TypeScript runtimes have the same ceiling (Python's default is None, not 0).
              */
             public const val MAX_THREADS: Int = 256
         }
@@ -199,8 +199,9 @@ public class MobileBertJa private constructor(
 
     private fun tokenLogits(text: String, stride: Int?): Pair<Encoding, ModelOutput> {
         expect(Task.TOKEN_CLASSIFICATION)
-        val enc = encode(text, null, null, truncation = false)
         val s = stride ?: Windows.defaultStride(maxLength)
+        Windows.checkStride(s, maxLength - 2) // a short text, which needs no window, is refused the same
+        val enc = encode(text, null, null, truncation = false)
         val types = enc.tokenTypeIds
         val out = Windows.windowed(enc.inputIds, maxLength, s) { ids ->
             engine.run(ids, IntArray(ids.size) { 1 }, types.copyOf(ids.size))
@@ -269,7 +270,7 @@ public class MobileBertJa private constructor(
         private fun checkScored(bundle: Bundle, scored: Int): List<String> {
             val labels = requireLabels(bundle)
             if (scored > labels.size) {
-                throw BundleException("the model scores $scored labels, labels.json names ${labels.size}",
+                throw BundleException("the model scores $scored labels, ${bundle.manifest.labels ?: "labels.json"} names ${labels.size}",
                     bundle.manifest.labels?.let { bundle.resolve(it) } ?: bundle.directory)
             }
             return labels

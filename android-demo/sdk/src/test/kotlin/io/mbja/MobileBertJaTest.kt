@@ -64,6 +64,13 @@ class MobileBertJaTest {
         val lastEntityEnd = m.ner(text).maxOfOrNull { it.end } ?: 0
         assertTrue(lastEntityEnd > text.length / 2, "entities only in the first half of a long text")
         assertThrows<MbjaException> { m.ner(text, stride = m.maxLength) }
+        // whatever the text's length: a short one needs no window but is refused the same (was: ignored)
+        for (stride in listOf(-1, m.maxLength - 2, m.maxLength)) {
+            val e = assertThrows<MbjaException> { m.ner("東京", stride = stride) }
+            assertTrue("stride must be >= 0 and < the window's ${m.maxLength - 2} content tokens, not $stride" in e.message!!, e.message)
+            assertThrows<MbjaException> { m.tagTokens("東京", stride = stride) }
+        }
+        assertEquals(m.ner("東京"), m.ner("東京", stride = 0))
     }
 
     @Test

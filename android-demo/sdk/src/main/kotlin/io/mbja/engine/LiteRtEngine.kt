@@ -45,7 +45,7 @@ public class LiteRtEngine internal constructor(private val modelFile: Path, spec
         // static shapes: the smallest bucket's output says the width before anything runs
         outputWidth = try {
             interpreter.getOutputTensorFromSignature(output, signatures[0].name).shape().lastOrNull()
-        } catch (e: IllegalArgumentException) {
+        } catch (e: RuntimeException) { // IllegalArgumentException (no such output), IllegalStateException
             interpreter.close()
             throw BundleException("$modelFile has no output '$output' in ${signatures[0].name}: ${e.message}", modelFile, e)
         }

@@ -50,8 +50,13 @@ public class OnnxEngine internal constructor(modelFile: Path, spec: ModelSpec, n
             throw BundleException("$modelFile has no output '$output' (it has ${session.outputNames})", modelFile)
         }
         // ONNX Runtime's shape inference fills the last axis in where the graph fixes it; -1 = symbolic
-        outputWidth = ((session.outputInfo[output]?.info as? TensorInfo)?.shape?.lastOrNull())
-            ?.takeIf { it in 1..Int.MAX_VALUE.toLong() }?.toInt()
+        outputWidth = try {
+            ((session.outputInfo[output]?.info as? TensorInfo)?.shape?.lastOrNull())
+                ?.takeIf { it in 1..Int.MAX_VALUE.toLong() }?.toInt()
+        } catch (e: OrtException) {
+            session.close()
+            throw BundleException("ONNX Runtime cannot describe the output '$output' of $modelFile: ${e.message}", modelFile, e)
+        }
     }
 
     override fun run(inputIds: IntArray, attentionMask: IntArray, tokenTypeIds: IntArray): ModelOutput {

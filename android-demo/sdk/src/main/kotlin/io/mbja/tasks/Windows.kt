@@ -15,12 +15,17 @@ internal object Windows {
 
     fun defaultStride(maxLength: Int): Int = minOf(DEFAULT_STRIDE, (maxLength - 2) / 2)
 
-    /** Starts of windows of [size] tokens covering [n] tokens, overlapping by at least [stride]; the last ends at [n]. */
-    fun starts(n: Int, size: Int, stride: Int): List<Int> {
+    /** A [stride] windows of [size] content tokens can take: checked before any text, whatever its length. */
+    fun checkStride(stride: Int, size: Int) {
         if (size < 1) throw MbjaException("the model takes no content tokens (max length < 3)")
         if (stride < 0 || stride >= size) {
             throw MbjaException("stride must be >= 0 and < the window's $size content tokens, not $stride")
         }
+    }
+
+    /** Starts of windows of [size] tokens covering [n] tokens, overlapping by at least [stride]; the last ends at [n]. */
+    fun starts(n: Int, size: Int, stride: Int): List<Int> {
+        checkStride(stride, size)
         if (n <= size) return listOf(0)
         val step = size - stride
         val out = ArrayList<Int>()

@@ -5,6 +5,9 @@ import io.mbja.MobileBertJa
 import io.mbja.Task
 import io.mbja.TestData
 import io.mbja.engine.EngineKind
+import io.mbja.tasks.Aggregation
+import io.mbja.tasks.TokenClassification
+import io.mbja.tokenizer.Tokenizer
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
@@ -123,6 +126,19 @@ class MalformedBundleTest {
         // ONNX Runtime declares the output's width, so open refuses it (before: the first text did)
         val e = assertThrows<BundleException> { MobileBertJa.open(bundle(mapOf("labels.json" to labels)), options) }
         assertTrue("the model scores 17 labels, labels.json names 16" in e.message!!, e.message)
+        // a model that does not declare its width is checked on its first output, by the decoders
+        val logits = MobileBertJa.open(TestData.bundleDir, options).use { it.logits(TEXT) }
+        val enc = Tokenizer.fromBundle(TestData.bundleDir).use { it.encode(TEXT) }
+        val short = names.take(16)
+        for (call in listOf<() -> Any>(
+            { TokenClassification.entities(logits, enc.tokens, enc.offsets, TEXT, short, Aggregation.SIMPLE) },
+            { TokenClassification.entities(logits, enc.tokens, enc.offsets, TEXT, short, Aggregation.FIRST) },
+            { TokenClassification.tags(logits, enc.tokens, enc.offsets, short) },
+        )) {
+            val thrown = assertThrows<BundleException> { call() }
+            assertTrue("the model scores 17 labels, labels.json names 16" in thrown.message!!, thrown.message)
+        }
+        assertTrue(TokenClassification.entities(logits, enc.tokens, enc.offsets, TEXT, names, Aggregation.SIMPLE).isNotEmpty())
     }
 
     @Test
