@@ -58,6 +58,9 @@ def test_load_refuses_bad_bundles(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(BundleError, match="manifest.json is missing"):
         mbja_runtime.load(tmp_path / "empty")
+    (tmp_path / "empty" / "manifest.json").write_text("{}")
+    with pytest.raises(BundleError, match="manifest.json is a file, not a bundle directory"):   # was "not found"
+        mbja_runtime.load(tmp_path / "empty" / "manifest.json")
 
 
 def run_tokenize(bundle, stdin: bytes, *extra):

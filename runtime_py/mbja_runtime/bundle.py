@@ -63,6 +63,8 @@ def read_manifest(bundle_dir: str | Path, verify: bool = True) -> dict:
     tampered model from a bundle of a newer format.
     """
     root = Path(bundle_dir)
+    if root.is_file():
+        raise BundleError(f"{root} is a file, not a bundle directory")
     if not root.is_dir():
         raise BundleError(f"bundle directory not found: {root}")
     path = root / MANIFEST

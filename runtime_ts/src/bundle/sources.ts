@@ -59,8 +59,7 @@ export async function sourceOf(input: BundleInput, cache?: BundleCache): Promise
       const { fileURLToPath } = await import('node:url');
       return new DirectorySource(fileURLToPath(text));
     }
-    if (text === '') throw new BundleError('a bundle directory path must not be empty (use "." for the current directory)');
-    return new DirectorySource(text);
+    return new DirectorySource(text === '' ? '.' : text);    // '': the current directory, as Python's Path('') and Kotlin's Path.of('')
   }
   if (typeof input === 'object' && input !== null && (Object.getPrototypeOf(input) === Object.prototype ||
       Object.getPrototypeOf(input) === null)) {

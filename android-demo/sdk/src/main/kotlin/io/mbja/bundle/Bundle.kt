@@ -52,6 +52,7 @@ public class Bundle private constructor(
         @JvmOverloads
         @Throws(BundleException::class)
         public fun open(directory: Path, verify: Boolean = true): Bundle {
+            if (Files.isRegularFile(directory)) throw BundleException("$directory is a file, not a bundle directory", directory)
             if (!Files.isDirectory(directory)) throw BundleException("bundle directory not found: $directory", directory)
             val path = directory.resolve(Manifest.FILE_NAME)
             if (!Files.isRegularFile(path)) throw BundleException("not a bundle: $path is missing", path)

@@ -134,6 +134,8 @@ class BundleTest {
     fun refusesMissingDirectoryAndManifest() {
         assertTrue(refused(tmp.resolve("nope")).message!!.contains("not found"))
         assertTrue(refused(tmp).message!!.contains("manifest.json is missing"))
+        val file = Files.writeString(tmp.resolve("manifest.json"), "{}")
+        assertEquals("$file is a file, not a bundle directory", refused(file).message) // was "not found"
     }
 
     @Test
