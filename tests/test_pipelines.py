@@ -181,6 +181,15 @@ def test_text_classification_equals_transformers(tiny_task_bundle, tiny_checkpoi
     assert len(m("")) == 1  # empty text: a defined result ([CLS] [SEP])
 
 
+def test_the_score_function_reads_a_label_count_as_every_runtime_does():
+    """1 and 1.0 are one label (sigmoid); ``true`` is no label count (it was 1 to Python only:
+    Kotlin and TypeScript gave softmax for the same config.json)."""
+    from mbja_runtime.pipelines.text_classification import score_function
+
+    assert [score_function({"num_labels": n}) for n in (1, 1.0, True, 2, None)] == \
+        ["sigmoid", "sigmoid", "softmax", "softmax", "softmax"]
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fill_mask_equals_transformers(tiny_task_bundle, tiny_checkpoint, reference_tokenizer, backend):
     from transformers import AutoModelForMaskedLM, pipeline

@@ -105,6 +105,9 @@ test('text classification: labels, order on ties and scores equal Python', () =>
     want.forEach((l, i) => assert.ok(Math.abs(l.score - got[i].score) <= SCORE_TOLERANCE));
   }
   for (const c of post.score_functions as Json[]) assert.equal(scoreFunction(c.config), c.function, JSON.stringify(c.config));
+  // a boolean is no label count, in every runtime (Python had read true as 1)
+  assert.equal(scoreFunction({ num_labels: true }), 'softmax');
+  assert.equal(scoreFunction({ num_labels: 1.0 }), 'sigmoid');
   assert.throws(() => decodeLabels([1, 2], null, 0), /topK must be a positive integer/);
   assert.deepEqual(decodeLabels([0, 5], null, 1).map((l) => l.label), ['LABEL_1']);
 });

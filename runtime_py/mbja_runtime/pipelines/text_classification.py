@@ -15,7 +15,8 @@ from .base import Pipeline, check_positive, softmax
 
 
 def score_function(config: dict) -> str:
-    if config.get("problem_type") == "multi_label_classification" or config.get("num_labels") == 1:
+    labels = config.get("num_labels")
+    if config.get("problem_type") == "multi_label_classification" or (labels == 1 and not isinstance(labels, bool)):
         return "sigmoid"
     id2label = config.get("id2label")
     if isinstance(id2label, dict) and len(id2label) == 1:      # (the Kotlin and TypeScript rule too)

@@ -37,7 +37,8 @@ import java.nio.file.Path
  * Thread-safety: all methods may be called from several threads at once. The tokenizer is
  * immutable; the ONNX engine runs concurrently, the LiteRT engine serialises calls (open one
  * instance per thread for parallel LiteRT inference). Calls are blocking: run them off the
- * Android main thread. [close] must not race with running calls.
+ * Android main thread. [close] waits for the engine runs in flight; calls after it throw
+ * [IllegalStateException].
  *
  * Owns its tokenizer and engine: [close] releases both (native memory of the model).
  */

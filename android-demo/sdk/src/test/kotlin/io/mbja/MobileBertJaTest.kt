@@ -55,6 +55,32 @@ class MobileBertJaTest {
     }
 
     @Test
+    fun closeWaitsForTheRunsInFlight() {
+        // a session freed under a running call crashed the JVM (SIGSEGV in libonnxruntime); now close
+        // waits for the engine runs in flight and the calls after it throw IllegalStateException
+        val text = "山田太郎は東京都千代田区に住む。".repeat(60) // several windows: many engine runs per call
+        repeat(3) { round ->
+            val mine = MobileBertJa.open(TestData.bundleDir, MobileBertJa.Options(numThreads = 1, verify = false))
+            val want = mine.ner(text)
+            val failures = java.util.concurrent.ConcurrentLinkedQueue<Throwable>()
+            val done = java.util.concurrent.atomic.AtomicInteger()
+            val threads = (0 until 4).map {
+                Thread {
+                    try {
+                        while (true) { assertEquals(want, mine.ner(text)); done.incrementAndGet() }
+                    } catch (e: IllegalStateException) { // closed: the way out
+                    } catch (e: Throwable) { failures.add(e) }
+                }.apply { start() }
+            }
+            Thread.sleep(150L + 100L * round)
+            mine.close()
+            threads.forEach { it.join(60_000) }
+            assertTrue(failures.isEmpty(), "round $round: $failures")
+            assertTrue(threads.none { it.isAlive }, "round $round: a call is still running after close")
+        }
+    }
+
+    @Test
     fun longTextsAreWindowedNotCut() {
         val long = cases.first { it["kind"] == "long" }
         val text = long["text"] as String

@@ -57,6 +57,8 @@ public object Bundles {
             throw e
         } catch (e: IOException) {
             throw BundleException("installing the bundle into $target failed: ${e.message}", target, e)
+        } catch (e: RuntimeException) { // a source (an AssetManager closed, a null stream from Java)
+            throw BundleException("installing the bundle into $target failed: ${e.javaClass.simpleName}: ${e.message}", target, e)
         }
     }
 
@@ -76,7 +78,7 @@ public object Bundles {
             for ((name, entry) in manifest.files) copyVerified(source, name, entry, tmp.resolve(name))
             Files.write(tmp.resolve(Manifest.FILE_NAME), manifestBytes)
             replace(tmp, target)
-        } catch (e: IOException) {
+        } catch (e: Throwable) { // also a source failing with an unchecked exception: no half copy stays
             deleteTree(tmp)
             throw e
         }

@@ -138,7 +138,9 @@ internal object Json {
                             't' -> sb.append('\t')
                             'u' -> {
                                 if (i + 4 > s.length) fail("truncated \\u escape")
-                                val code = s.substring(i, i + 4).toIntOrNull(16) ?: fail("invalid \\u escape")
+                                val hex = s.substring(i, i + 4)
+                                val code = (if (hex.all { it in '0'..'9' || it in 'a'..'f' || it in 'A'..'F' }) hex.toIntOrNull(16) else null)
+                                    ?: fail("invalid \\u escape") // four hex digits, no sign (toIntOrNull took one)
                                 sb.append(code.toChar())
                                 i += 4
                             }

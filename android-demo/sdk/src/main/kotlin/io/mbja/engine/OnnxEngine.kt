@@ -10,6 +10,7 @@ import io.mbja.BundleException
 import io.mbja.MbjaException
 import io.mbja.bundle.ModelSpec
 import java.nio.LongBuffer
+import java.util.concurrent.locks.ReentrantReadWriteLock
 import java.nio.file.Path
 
 /**
@@ -17,7 +18,7 @@ import java.nio.file.Path
  * `onnxruntime-android` on Android; same `ai.onnxruntime` API). The bundle's model has dynamic
  * batch and sequence axes and int64 inputs, so each text runs at its own length with no padding.
  *
- * Thread-safe: `OrtSession.run` may be called concurrently; [close] must not race with [run].
+ * Thread-safe: `OrtSession.run` may be called concurrently; [close] waits for the runs in flight.
  */
 public class OnnxEngine internal constructor(modelFile: Path, spec: ModelSpec, numThreads: Int) : Engine {
     override val backend: String = "onnx"
@@ -30,6 +31,9 @@ public class OnnxEngine internal constructor(modelFile: Path, spec: ModelSpec, n
     override val outputWidth: Int?
 
     @Volatile private var closed = false
+
+    /** Runs share it, [close] takes it alone: a session freed under a running call crashed the JVM (SIGSEGV). */
+    private val lifecycle = ReentrantReadWriteLock()
 
     init {
         try {
@@ -46,8 +50,9 @@ public class OnnxEngine internal constructor(modelFile: Path, spec: ModelSpec, n
         }
         inputNames = session.inputNames
         if (output !in session.outputNames) {
+            val has = session.outputNames   // read before the close: a closed session tells nothing
             session.close()
-            throw BundleException("$modelFile has no output '$output' (it has ${session.outputNames})", modelFile)
+            throw BundleException("$modelFile has no output '$output' (it has $has)", modelFile)
         }
         // ONNX Runtime's shape inference fills the last axis in where the graph fixes it; -1 = symbolic
         outputWidth = try {
@@ -60,7 +65,16 @@ public class OnnxEngine internal constructor(modelFile: Path, spec: ModelSpec, n
     }
 
     override fun run(inputIds: IntArray, attentionMask: IntArray, tokenTypeIds: IntArray): ModelOutput {
-        check(!closed) { "engine is closed" }
+        lifecycle.readLock().lock()
+        try {
+            check(!closed) { "engine is closed" }
+            return runOpen(inputIds, attentionMask, tokenTypeIds)
+        } finally {
+            lifecycle.readLock().unlock()
+        }
+    }
+
+    private fun runOpen(inputIds: IntArray, attentionMask: IntArray, tokenTypeIds: IntArray): ModelOutput {
         checkInputs(inputIds, attentionMask, tokenTypeIds)
         val n = inputIds.size
         val shape = longArrayOf(1, n.toLong())
@@ -92,12 +106,15 @@ public class OnnxEngine internal constructor(modelFile: Path, spec: ModelSpec, n
     }
 
     override fun close() {
-        if (closed) return
-        closed = true
+        lifecycle.writeLock().lock() // waits for the calls running now; later ones see closed
         try {
+            if (closed) return
+            closed = true
             session.close()
         } catch (_: OrtException) {
             // nothing useful to do; the session is gone either way
+        } finally {
+            lifecycle.writeLock().unlock()
         }
     }
 }

@@ -13,7 +13,7 @@ import kotlin.math.sqrt
 internal object TextClassification {
     /** "sigmoid" for multi-label or single-output checkpoints (transformers' rule), else "softmax". */
     fun scoreFunction(config: Map<*, *>): String {
-        if (config["problem_type"] == "multi_label_classification" || config["num_labels"] == 1L) return "sigmoid"
+        if (config["problem_type"] == "multi_label_classification" || (config["num_labels"] as? Number)?.toDouble() == 1.0) return "sigmoid" // 1 or 1.0, as JSON numbers compare
         if ((config["id2label"] as? Map<*, *>)?.size == 1) return "sigmoid"
         return "softmax"
     }

@@ -63,6 +63,19 @@ class BundlesTest {
     }
 
     @Test
+    fun aSourceFailingUncheckedLeavesNoHalfCopy() {
+        // an AssetManager closed under the install, a Java source returning null: BundleExceptions, no temporary copy left
+        val target = tmp.resolve("bundle")
+        for (failure in listOf<() -> Nothing>({ throw IllegalStateException("asset manager closed") }, { throw NullPointerException() })) {
+            val failing = BundleSource { name -> if (name == "labels.json") failure() else source(FakeBundle.files).open(name) }
+            val e = assertThrows<BundleException> { Bundles.install(failing, target) }
+            assertTrue(e.message!!.startsWith("installing the bundle into"), e.message)
+            assertTrue(leftovers().isEmpty(), "${leftovers()}")
+            assertFalse(Files.exists(target))
+        }
+    }
+
+    @Test
     fun missingAndTruncatedSourceFilesAreNamed() {
         val target = tmp.resolve("bundle")
         val e1 = assertThrows<BundleException> { Bundles.install(source(FakeBundle.files - "labels.json"), target) }

@@ -33,7 +33,7 @@ class JsonTest {
     fun rejectsMalformedInput() {
         for (bad in listOf(
             "", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "01", "1.", "-", "tru", "\"abc", "\"\\x\"",
-            "\"\\u12\"", "{\"a\":1}{", "{\"a\":1,\"a\":2}", "\"a\nb\"", "[1 2]", "{1:2}", "NaN",
+            "\"\\u12\"", "\"\\u-001\"", "\"\\u+7FF\"", "{\"a\":1}{", "{\"a\":1,\"a\":2}", "\"a\nb\"", "[1 2]", "{1:2}", "NaN",
         )) {
             val e = assertThrows<Json.JsonException>(bad) { Json.parse(bad) }
             assertTrue(e.message!!.contains("at character"), e.message)

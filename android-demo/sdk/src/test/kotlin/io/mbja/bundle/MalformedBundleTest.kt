@@ -168,6 +168,14 @@ class MalformedBundleTest {
     }
 
     @Test
+    fun anOutputTheModelLacksIsABundleException() {
+        // was an IllegalStateException: the message asked the session it had just closed for its outputs
+        val dir = bundle { m -> ((model(m, 0)["outputs"] as MutableList<Any?>)[0] as MutableMap<String, Any?>)["name"] = "nope" }
+        val e = refused(dir, "has no output 'nope' (it has [logits])")
+        assertTrue(e.file.toString().endsWith("model.onnx"), "${e.file}")
+    }
+
+    @Test
     fun modelsOfUnknownBackendsAreCheckedNoFurther() {
         val dir = bundle { m ->
             models(m).add(0, mutableMapOf<String, Any?>("backend" to "coreml", "file" to "model.onnx", "signatures" to listOf(5), "outputs" to 7))

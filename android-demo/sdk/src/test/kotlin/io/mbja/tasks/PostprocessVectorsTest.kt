@@ -55,6 +55,10 @@ class PostprocessVectorsTest {
         for (c in cases("score_functions")) {
             assertEquals(c["function"], TextClassification.scoreFunction(c["config"] as Map<*, *>), "${c["config"]}")
         }
+        run { // JSON numbers compare by value (Python: 1.0 == 1); a boolean is no label count (Python and TypeScript alike)
+            assertEquals("sigmoid", TextClassification.scoreFunction(mapOf("num_labels" to 1.0)))
+            assertEquals("softmax", TextClassification.scoreFunction(mapOf("num_labels" to true)))
+        }
     }
 
     @Test
